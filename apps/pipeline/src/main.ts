@@ -1,0 +1,77 @@
+#!/usr/bin/env tsx
+import { ArtifactStoreLive } from "@conceptscope/artifacts"
+import { Command, Options } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import * as path from "node:path"
+import { TensorBackendLive } from "./backend"
+import { STAGE_ORDER, type StageName } from "./cell"
+import { InProcessExecutor } from "./executor"
+import { DEFAULT_CONFIG, loadConfig } from "./load-config"
+import { sweep } from "./sweep"
+
+const configOpt = Options.text("config").pipe(
+  Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (quick, emergence, overlapping, paper)"),
+  Options.withDefault(process.env.CONCEPTSCOPE_CONFIG ?? DEFAULT_CONFIG)
+)
+const setOpt = Options.text("set").pipe(Options.repeated, Options.withDescription("override a config field: --set train.steps=500"))
+const storeOpt = Options.text("store").pipe(Options.withDefault(process.env.CONCEPTSCOPE_STORE ?? ".conceptscope/store"))
+const outOpt = Options.text("out").pipe(Options.withDefault(process.env.CONCEPTSCOPE_OUT ?? ".conceptscope/reports"))
+const backendOpt = Options.choice("backend", ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]).pipe(
+  Options.withDefault((process.env.CONCEPTSCOPE_BACKEND ?? "auto") as "auto")
+)
+const untilOpt = Options.choice("until", STAGE_ORDER).pipe(Options.withDefault("report" as StageName))
+const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDefault(1))
+
+const sweepCmd = Command.make(
+  "sweep",
+  { config: configOpt, set: setOpt, store: storeOpt, out: outOpt, backend: backendOpt, until: untilOpt, concurrency: concurrencyOpt },
+  (o) =>
+    Effect.gen(function* () {
+      const t0 = performance.now()
+      const { config, file } = yield* loadConfig(o.config, o.set)
+      const layers = Layer.mergeAll(ArtifactStoreLive(o.store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
+      const outcome = yield* sweep({ config, file, until: o.until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
+      const secs = ((performance.now() - t0) / 1000).toFixed(1)
+      if (outcome.reports.length) {
+        yield* Console.log(`Report${outcome.reports.length > 1 ? "s" : ""} (${secs}s):`)
+        for (const r of outcome.reports) yield* Console.log(`  ${r}`)
+      } else yield* Console.log(`Stages through ${o.until} done (${secs}s).`)
+    })
+)
+
+const validateCmd = Command.make("validate", { config: configOpt, set: setOpt }, (o) =>
+  Effect.gen(function* () {
+    const { config, file } = yield* loadConfig(o.config, o.set)
+    yield* Console.log(`${file}: ok (${config.name}, ${config.seeds.length} seed(s), ${config.train.steps} steps)`)
+  })
+)
+
+const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd])), {
+  name: "conceptscope",
+  version: "0.1.0"
+})
+
+/** One clear line on failure (file, field, reason), non-zero exit; the store is untouched by failed stages. */
+const program = Effect.suspend(() => cli(process.argv)).pipe(
+  Effect.provide(NodeContext.layer),
+  Effect.exit,
+  Effect.flatMap((exit) =>
+    Effect.sync(() => {
+      if (Exit.isSuccess(exit)) return
+      const failure = Cause.failureOption(exit.cause)
+      const err = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
+      const tag = (err as { _tag?: string })?._tag
+      if (tag === "ValidationError" || tag === "HelpRequested") {
+        process.exitCode = tag === "HelpRequested" ? 0 : 2
+        return
+      }
+      const msg = err instanceof Error ? err.message : String(err)
+      process.stderr.write(`error: ${msg.split("\n")[0]}\n`)
+      if (process.env.CONCEPTSCOPE_DEBUG) process.stderr.write(Cause.pretty(exit.cause) + "\n")
+      process.exitCode = 1
+    })
+  )
+)
+
+NodeRuntime.runMain(program, { disableErrorReporting: true })

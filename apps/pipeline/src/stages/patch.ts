@@ -1,0 +1,152 @@
+import { defineStage, getColumn, tableFromRecords, type ArtifactRef } from "@conceptscope/artifacts"
+import { progress, residPost } from "@conceptscope/core"
+import { conceptMeans, patchingMatrix, type PositionedMeans } from "@conceptscope/interventions"
+import type { RegressionTransformer } from "@conceptscope/model-runners"
+import type { RegressionBatch } from "@conceptscope/task-generators"
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Schema } from "effect"
+import { readTable, stagePromise, writeTable } from "./common"
+import { readDataset, selectBasis } from "./dataset"
+import { checkpointPath, loadModel, readCheckpoints } from "./model-io"
+
+/**
+ * Activation patching (the study's Fig. 3): at `layer`, the residual of source-basis sequences at the
+ * patched positions is moved towards the mean activation of a target basis (means per position, from
+ * the probe set), and the normalised MSE of the predictions that follow the first patched position is
+ * scored. One row per (checkpoint, source, target) in `patching.parquet`; target -1 = unpatched.
+ */
+export const PatchParams = Schema.Struct({
+  layer: Schema.Int.pipe(Schema.nonNegative()),
+  mode: Schema.Literal("replace", "add", "mean-diff"),
+  positions: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
+  perConcept: Schema.Int.pipe(Schema.positive()),
+  nConcepts: Schema.Int.pipe(Schema.positive()),
+  checkpoints: Schema.Array(Schema.Struct({ step: Schema.Int, stage: Schema.Literal("middle", "final") }))
+})
+
+export interface PatchingResult {
+  step: number
+  stage: "middle" | "final"
+  layer: number
+  matrix: number[][]
+  unpatched: number[]
+}
+
+/** Normalised MSE over the x tokens after `firstPatched` (those whose prediction can see a patch). */
+export function scoreAfter(batch: RegressionBatch, preds: Float32Array, firstPatched: number): number {
+  const { n, K } = batch
+  let se = 0
+  let yy = 0
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < K; k++) {
+      if (2 * k <= firstPatched) continue // x_k token at position 2k; prediction there sees positions <= 2k
+      const y = batch.ys[i * K + k]
+      se += (preds[i * K + k] - y) ** 2
+      yy += y * y
+    }
+  return se / yy
+}
+
+const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interventions: Parameters<RegressionTransformer["forward"]>[2]) =>
+  tf.tidy(() => {
+    const xs = tf.tensor3d(b.xs, [b.n, b.K, b.D])
+    const ys = tf.tensor2d(b.ys, [b.n, b.K])
+    const { preds, captured } = model.forward(xs, ys, interventions)
+    for (const t of captured.values()) t.dispose()
+    return preds
+  })
+
+export const patchStage = defineStage({
+  name: "patch",
+  version: "1",
+  kind: "patching",
+  schemaVersion: 1,
+  params: PatchParams,
+  run: ({ params, inputs, dir }: { params: typeof PatchParams.Type; inputs: { run: ArtifactRef; probe: ArtifactRef; eval: ArtifactRef }; dir: string }) =>
+    Effect.gen(function* () {
+      const probe = yield* readDataset(inputs.probe)
+      const evalSet = yield* readDataset(inputs.eval)
+      const checkpoints = yield* readCheckpoints(inputs.run)
+      const hook = residPost(params.layer)
+      const positions = Array.from(params.positions)
+      const firstPatched = Math.min(...positions)
+      const C = params.nConcepts
+      const sources = Array.from({ length: C }, (_, s) => selectBasis(evalSet, s, params.perConcept))
+      const records: Record<string, unknown>[] = []
+      const bar = progress("patch", params.checkpoints.length * C * C)
+      for (const target of params.checkpoints) {
+        const ck = checkpoints.find((c) => c.step === target.step)
+        if (!ck) return yield* Effect.die(new Error(`patch: no checkpoint at step ${target.step}`))
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const model = yield* loadModel("patch", checkpointPath(inputs.run, ck.file))
+            const d = model.config.dModel
+            // Concept means per patched position from the probe set: captured [n, P, d].
+            const cap = tf.tidy(() => {
+              const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
+                capture: { hooks: [hook], positions }
+              })
+              r.preds.dispose()
+              return r.captured.get(hook)!
+            })
+            const all = cap.dataSync() as Float32Array // [n, P, d]
+            cap.dispose()
+            const P = positions.length
+            const means = positions.map((_, p) => {
+              const v = new Float32Array(probe.n * d) // [n, d] at position p
+              for (let i = 0; i < probe.n; i++) v.set(all.subarray((i * P + p) * d, (i * P + p + 1) * d), i * d)
+              return conceptMeans(v, probe.basis, C, d)
+            })
+            const m: PositionedMeans = { hook, positions, d, means }
+            const result = yield* stagePromise("patch", () =>
+              patchingMatrix(
+                m,
+                C,
+                params.mode,
+                async (s, interventions) => {
+                  const preds = forwardPreds(model, sources[s], { interventions })
+                  const out = preds.dataSync() as Float32Array
+                  preds.dispose()
+                  return out
+                },
+                (s, preds) => scoreAfter(sources[s], preds, firstPatched),
+                () => bar.tick()
+              )
+            )
+            for (let s = 0; s < C; s++) {
+              records.push({ step: ck.step, stage: target.stage, layer: params.layer, source: s, target: -1, nmse: result.unpatched[s] })
+              for (let t = 0; t < C; t++)
+                records.push({ step: ck.step, stage: target.stage, layer: params.layer, source: s, target: t, nmse: result.matrix[s][t] })
+            }
+          })
+        )
+      }
+      bar.done()
+      const spec = { step: "int32", stage: "string", layer: "int32", source: "int32", target: "int32", nmse: "float64" } as const
+      yield* writeTable(dir, "patching.parquet", tableFromRecords(spec, records))
+      return { rowCount: records.length }
+    })
+})
+
+export const readPatching = (ref: ArtifactRef) =>
+  Effect.map(readTable(ref, "patching.parquet"), (t): PatchingResult[] => {
+    const step = getColumn(t, "step", "int32").data
+    const stage = getColumn(t, "stage", "string").data
+    const layer = getColumn(t, "layer", "int32").data
+    const source = getColumn(t, "source", "int32").data
+    const target = getColumn(t, "target", "int32").data
+    const nmse = getColumn(t, "nmse", "float64").data
+    const byStep = new Map<number, PatchingResult>()
+    let C = 0
+    for (let i = 0; i < t.numRows; i++) C = Math.max(C, source[i] + 1)
+    for (let i = 0; i < t.numRows; i++) {
+      let r = byStep.get(step[i])
+      if (!r) {
+        r = { step: step[i], stage: stage[i] as "middle" | "final", layer: layer[i], matrix: Array.from({ length: C }, () => new Array(C).fill(NaN)), unpatched: new Array(C).fill(NaN) }
+        byStep.set(step[i], r)
+      }
+      if (target[i] < 0) r.unpatched[source[i]] = nmse[i]
+      else r.matrix[source[i]][target[i]] = nmse[i]
+    }
+    return [...byStep.values()].sort((a, b) => a.step - b.step)
+  })

@@ -1,0 +1,3 @@
+export * from "./rng"
+export * from "./hooks"
+export * from "./progress"

@@ -1,0 +1,7 @@
+export { trainRegression, type TrainRegressionOptions, type TrainRegressionResult, type Batch } from "./train-regression"
+export { RegressionTrainer, type TrainerOptions } from "./regression-trainer"
+export { evaluateRegression, type RegressionEvalSet, type RegressionEvalResult } from "./evaluate-regression"
+export { checkpointSchedule } from "./schedule"
+export { Adam, defaultAdam, type AdamOptions } from "./adam"
+export { benchTrainStep } from "./bench"
+export { TrainingConfigError, ResumeError, DivergedError } from "./errors"

@@ -1,0 +1,134 @@
+import { progress } from "@conceptscope/core"
+import { RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
+import { defaultAdam } from "./adam"
+import { RegressionTrainer } from "./regression-trainer"
+import { checkpointSchedule } from "./schedule"
+import { TrainingConfigError } from "./errors"
+import { join } from "node:path"
+
+/**
+ * Training loop of the regression transformer (study defaults: Adam lr 1e-4, betas (0.9, 0.9999),
+ * MSE on the y predictions only, batch 128).
+ *
+ * Step numbering: "step s" is the model after s updates. Update s (s = start .. steps-1) uses the batch
+ * `sampleBatch(batchSize, s)`; so that a resumed run sees the same data, sampleBatch must depend only on
+ * its arguments (derive the batch's Rng from (seed, step)). Checkpoint steps lie in 0..steps; at each one
+ * `onCheckpoint(step, model, trainer)` runs (evaluate, save weights, `trainer.saveOptimizer(path)`).
+ */
+export interface Batch {
+  readonly xs: Float32Array // [B, K, D]
+  readonly ys: Float32Array // [B, K]
+}
+
+export interface TrainRegressionOptions {
+  /** The model to train, or a config to create it from (with `seed`, when given, replacing config.seed). */
+  readonly model: RegressionTransformer | RegressionTransformerConfig
+  readonly seed?: number
+  /** Total number of updates (the last step). */
+  readonly steps: number
+  readonly batchSize: number
+  /** Examples per sequence K (default: the model's maxExamples). */
+  readonly numExamples?: number
+  readonly sampleBatch: (batchSize: number, step: number) => Batch
+  readonly lr?: number
+  readonly betas?: readonly [number, number]
+  readonly eps?: number
+  readonly weightDecay?: number
+  /** Optional learning rate per update (e.g. warmup); default constant `lr`. */
+  readonly lrAt?: (step: number) => number
+  readonly clipGradNorm?: number
+  /** MSE only over example indices k >= lossFromIndex (0-based). */
+  readonly lossFromIndex?: number
+  /** Checkpoint steps: an explicit list, or a count for `checkpointSchedule(steps, count)`. Default 20. */
+  readonly checkpoints?: readonly number[] | number
+  readonly onCheckpoint?: (step: number, model: RegressionTransformer, trainer: RegressionTrainer) => void | Promise<void>
+  /** Called after every update with the batch loss. */
+  readonly onStep?: (step: number, loss: number) => void
+  /** Continue a run: weights and optimizer state saved at `step` (see RegressionTrainer.saveState). */
+  readonly resumeFrom?: { readonly step: number; readonly weightsPath: string; readonly optimizerPath: string }
+  /** Save resumable state (`weights.safetensors`, `optimizer.safetensors`) here every `stateEvery` steps and at the end. */
+  readonly stateDir?: string
+  readonly stateEvery?: number
+  /** Label of the progress lines on stderr. */
+  readonly label?: string
+}
+
+export interface TrainRegressionResult {
+  readonly model: RegressionTransformer
+  readonly trainer: RegressionTrainer
+  readonly startStep: number
+  readonly finalStep: number
+  /** Batch loss of each update run in this call: losses[i] belongs to update startStep + i. */
+  readonly losses: Float32Array
+  readonly checkpointSteps: readonly number[]
+  /** Mean wall time of one update (forward, backward, Adam; excludes sampling and checkpoints). */
+  readonly msPerStep: number
+}
+
+export async function trainRegression(opts: TrainRegressionOptions): Promise<TrainRegressionResult> {
+  const { steps, batchSize } = opts
+  if (!Number.isInteger(steps) || steps < 0) throw new TrainingConfigError({ field: "steps", reason: `${steps}` })
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingConfigError({ field: "batchSize", reason: `${batchSize}` })
+  const model =
+    opts.model instanceof RegressionTransformer
+      ? opts.model
+      : RegressionTransformer.create({ ...opts.model, seed: opts.seed ?? opts.model.seed })
+  const K = opts.numExamples ?? model.config.maxExamples
+  const [beta1, beta2] = opts.betas ?? [defaultAdam.beta1, defaultAdam.beta2]
+  const trainer = new RegressionTrainer(model, {
+    adam: {
+      lr: opts.lr ?? defaultAdam.lr,
+      beta1,
+      beta2,
+      eps: opts.eps ?? defaultAdam.eps,
+      weightDecay: opts.weightDecay ?? defaultAdam.weightDecay
+    },
+    clipGradNorm: opts.clipGradNorm,
+    lossFromIndex: opts.lossFromIndex
+  })
+  const schedule =
+    typeof opts.checkpoints === "number" || opts.checkpoints === undefined
+      ? checkpointSchedule(steps, opts.checkpoints ?? 20)
+      : [...opts.checkpoints].sort((a, b) => a - b)
+  const wanted = new Set(schedule)
+
+  let start = 0
+  if (opts.resumeFrom) {
+    const r = opts.resumeFrom
+    if (!Number.isInteger(r.step) || r.step < 0 || r.step > steps) {
+      throw new TrainingConfigError({ field: "resumeFrom.step", reason: `${r.step} is outside 0..${steps}` })
+    }
+    await trainer.resume(r.step, r.weightsPath, r.optimizerPath)
+    start = r.step
+  } else if (wanted.has(0) && opts.onCheckpoint) {
+    await opts.onCheckpoint(0, model, trainer)
+  }
+
+  const saveState = async () => {
+    if (opts.stateDir) {
+      await trainer.saveState(join(opts.stateDir, "weights.safetensors"), join(opts.stateDir, "optimizer.safetensors"))
+    }
+  }
+  const losses = new Float32Array(steps - start)
+  const bar = progress(opts.label ?? "train", steps - start)
+  let ema = NaN
+  let updateMs = 0
+  for (let s = start; s < steps; s++) {
+    const batch = opts.sampleBatch(batchSize, s)
+    const lr = opts.lrAt ? opts.lrAt(s) : undefined
+    const t0 = performance.now()
+    const loss = trainer.update(batch.xs, batch.ys, batchSize, K, lr)
+    updateMs += performance.now() - t0
+    losses[s - start] = loss
+    ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss
+    opts.onStep?.(s, loss)
+    bar.tick(1, `step ${s + 1} loss ${loss.toFixed(4)} (ema ${ema.toFixed(4)})`)
+    const done = s + 1
+    if (wanted.has(done) && opts.onCheckpoint) await opts.onCheckpoint(done, model, trainer)
+    if (opts.stateEvery && done % opts.stateEvery === 0 && done < steps) await saveState()
+  }
+  const msPerStep = steps > start ? updateMs / (steps - start) : 0
+  bar.done(`loss ema ${ema.toFixed(4)}, ${msPerStep.toFixed(1)} ms/step`)
+  if (steps > start) await saveState()
+  return { model, trainer, startStep: start, finalStep: steps, losses, checkpointSteps: schedule, msPerStep }
+}

@@ -1,0 +1,2 @@
+export * from "./concept-means"
+export * from "./patching"

@@ -1,0 +1,88 @@
+import type { HookName, Intervention } from "@conceptscope/core"
+import { row } from "./concept-means"
+
+/**
+ * How a source sequence's activation is moved towards a target concept at the patched positions:
+ * - "replace":   a <- mean_target                        (the study's patching)
+ * - "add":       a <- a + mean_target                    (task-vector addition)
+ * - "mean-diff": a <- a + (mean_target - mean_source)    (shift by the difference of concept means)
+ */
+export type PatchMode = "replace" | "add" | "mean-diff"
+
+/**
+ * Per-position concept means at one hook: means[p] is Float32Array [nConcepts, d] for position positions[p].
+ */
+export interface PositionedMeans {
+  readonly hook: HookName
+  readonly positions: readonly number[]
+  readonly d: number
+  readonly means: readonly Float32Array[]
+}
+
+/** The interventions that patch source-concept rows towards `target` (one per patched position). */
+export function patchInterventions(m: PositionedMeans, source: number, target: number, mode: PatchMode): Intervention[] {
+  return m.positions.map((pos, p) => {
+    const tgt = row(m.means[p], target, m.d)
+    if (mode === "replace") return { hook: m.hook, positions: [pos], op: "replace" as const, vector: tgt }
+    if (mode === "add") return { hook: m.hook, positions: [pos], op: "add" as const, vector: tgt }
+    const src = row(m.means[p], source, m.d)
+    return { hook: m.hook, positions: [pos], op: "add" as const, vector: tgt.map((t, j) => t - src[j]) }
+  })
+}
+
+/**
+ * The port through which patching runs a model: given interventions (possibly none), return the
+ * model's predictions for the rows of one source concept. Any runner can implement it.
+ */
+export type PatchRunner = (source: number, interventions: readonly Intervention[]) => Promise<Float32Array>
+
+/** Scores predictions of one source concept's rows, e.g. normalised MSE at the scored positions. */
+export type PatchScore = (source: number, preds: Float32Array) => number
+
+export interface PatchingMatrix {
+  /** [source][target] score after patching source rows towards target. */
+  readonly matrix: number[][]
+  /** [source] score without any intervention. */
+  readonly unpatched: number[]
+  readonly diagonalMean: number
+  readonly offDiagonalMean: number
+}
+
+/** Run every source x target patch (plus the unpatched baseline per source) and score it. */
+export async function patchingMatrix(
+  m: PositionedMeans,
+  nConcepts: number,
+  mode: PatchMode,
+  run: PatchRunner,
+  score: PatchScore,
+  onCell?: () => void
+): Promise<PatchingMatrix> {
+  const matrix: number[][] = []
+  const unpatched: number[] = []
+  for (let s = 0; s < nConcepts; s++) {
+    unpatched.push(score(s, await run(s, [])))
+    const rowScores: number[] = []
+    for (let t = 0; t < nConcepts; t++) {
+      rowScores.push(score(s, await run(s, patchInterventions(m, s, t, mode))))
+      onCell?.()
+    }
+    matrix.push(rowScores)
+  }
+  return { matrix, unpatched, ...diagonalStats(matrix) }
+}
+
+export function diagonalStats(matrix: readonly (readonly number[])[]): { diagonalMean: number; offDiagonalMean: number } {
+  let diag = 0
+  let off = 0
+  let nOff = 0
+  const n = matrix.length
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      if (i === j) diag += matrix[i][j]
+      else {
+        off += matrix[i][j]
+        nOff++
+      }
+    }
+  return { diagonalMean: n ? diag / n : NaN, offDiagonalMean: nOff ? off / nOff : NaN }
+}

@@ -1,0 +1,160 @@
+import * as tf from "@tensorflow/tfjs"
+import { BackendError, ForwardError } from "./errors"
+import { installWasmKernels } from "./wasm-kernels"
+
+/**
+ * Tensor backend selection and the few wasm-specific workarounds the models need.
+ *
+ * Order for "auto": tfjs-node-gpu (CUDA) > tfjs-node (libtensorflow) > wasm (XNNPACK, ships with npm) > cpu.
+ * The two node packages are optional installs (they download libtensorflow while installing), so they
+ * are tried through a dynamic `import()` and skipped cleanly when absent.
+ * `CONCEPTSCOPE_BACKEND` (same names) replaces "auto"; an explicit argument wins over the variable.
+ * On wasm it also installs faster Identity/Cast/Sum kernels (see wasm-kernels.ts).
+ */
+export type BackendPref = "auto" | "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu"
+
+export interface BackendInfo {
+  /** Our name for the backend: tfjs-node-gpu | tfjs-node | wasm | cpu. */
+  readonly name: Exclude<BackendPref, "auto">
+  /** Why this one was chosen (which preference, which candidates failed). */
+  readonly reason: string
+}
+
+const PREFS: ReadonlyArray<BackendPref> = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]
+type Concrete = Exclude<BackendPref, "auto">
+
+/** tfjs registers tfjs-node and tfjs-node-gpu under the same backend name. */
+const TF_NAME: Record<Concrete, string> = {
+  "tfjs-node-gpu": "tensorflow",
+  "tfjs-node": "tensorflow",
+  wasm: "wasm",
+  cpu: "cpu"
+}
+
+// One initialisation per requested preference; tfjs's active backend is process-global anyway.
+const initialised = new Map<BackendPref, Promise<BackendInfo>>()
+
+async function tryBackend(name: Concrete): Promise<string | null> {
+  try {
+    if (name === "tfjs-node-gpu" || name === "tfjs-node") {
+      const pkg = `@tensorflow/${name}`
+      await import(/* @vite-ignore */ pkg)
+    } else if (name === "wasm") {
+      await import("@tensorflow/tfjs-backend-wasm")
+    }
+    const ok = await tf.setBackend(TF_NAME[name])
+    if (!ok) return `tf.setBackend("${TF_NAME[name]}") returned false`
+    await tf.ready()
+    return null
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e)
+    return msg.length > 160 ? msg.slice(0, 157) + "..." : msg
+  }
+}
+
+/**
+ * Pick and activate a backend; logs one line on stderr (unless CONCEPTSCOPE_QUIET=1).
+ * Idempotent: calling it again with the same preference returns the same answer without re-initialising.
+ */
+export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
+  let effective = pref
+  let source = `argument "${pref}"`
+  const env = process.env.CONCEPTSCOPE_BACKEND
+  if (pref === "auto" && env !== undefined && env !== "") {
+    if (!PREFS.includes(env as BackendPref)) {
+      return Promise.reject(
+        new BackendError({ backend: env, reason: `CONCEPTSCOPE_BACKEND is not one of ${PREFS.join(", ")}` })
+      )
+    }
+    effective = env as BackendPref
+    source = `CONCEPTSCOPE_BACKEND=${env}`
+  }
+  const existing = initialised.get(effective)
+  if (existing) {
+    // same answer; re-activate it if something switched tfjs to another backend since
+    return existing.then(async (info) => {
+      if (tf.getBackend() !== TF_NAME[info.name]) await tf.setBackend(TF_NAME[info.name])
+      return info
+    })
+  }
+  const p = (async (): Promise<BackendInfo> => {
+    const candidates: Concrete[] =
+      effective === "auto" ? ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] : [effective as Concrete, "cpu"]
+    const failures: string[] = []
+    for (const c of candidates) {
+      const err = await tryBackend(c)
+      if (err === null) {
+        if (c === "wasm") installWasmKernels()
+        const reason =
+          failures.length === 0
+            ? `${source}${effective === "auto" ? `, first available` : ""}`
+            : `${source}; unavailable: ${failures.join("; ")}`
+        const info: BackendInfo = { name: c, reason }
+        if (process.env.CONCEPTSCOPE_QUIET !== "1") {
+          process.stderr.write(`[backend] using ${c} (${reason})\n`)
+        }
+        return info
+      }
+      failures.push(`${c}: ${err}`)
+    }
+    throw new BackendError({ backend: effective, reason: `none could be initialised: ${failures.join("; ")}` })
+  })()
+  initialised.set(effective, p)
+  return p
+}
+
+/** True when the active tfjs backend is wasm (where the custom matmul gradient is used). */
+export const onWasm = (): boolean => tf.getBackend() === "wasm"
+
+/** Swap the last two axes: [..., m, n] -> [..., n, m]. */
+export function transposeLast2(x: tf.Tensor): tf.Tensor {
+  const r = x.rank
+  if (r === 2) return tf.transpose(x)
+  const perm = Array.from({ length: r }, (_, i) => i)
+  perm[r - 2] = r - 1
+  perm[r - 1] = r - 2
+  return tf.transpose(x, perm)
+}
+
+/**
+ * Matmul whose gradient uses explicit transposes + plain (non-transposed) matmuls.
+ * On wasm, matMul with a transpose flag takes a naive slow path (measured here: 2D 5120x256 @ T
+ * 755 ms vs 38 ms for transpose-then-matmul), and tfjs's built-in BatchMatMul gradient uses those flags.
+ *   a [..., m, k], b [..., k, n] -> [..., m, n]; dA = dC @ B^T, dB = A^T @ dC
+ */
+const matmulExplicitGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b])
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved
+      return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)]
+    }
+  }
+}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
+
+/**
+ * The matmul every model here uses.
+ * - a [..., m, k] with b [k, n]: a is flattened to 2D first, because wasm's BatchMatMul with a batch
+ *   dimension > 1 takes a naive path (measured 681 ms vs 47 ms for the same 5120x256x256 product as 2D).
+ * - a [..., m, k] with b [..., k, n] (same batch dims, no broadcasting): batched product.
+ * On wasm the gradient is the explicit-transpose one above; elsewhere tfjs's built-in gradient.
+ */
+export function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const mm = onWasm() ? matmulExplicitGrad : (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y)
+  if (b.rank === 2 && a.rank > 2) {
+    const lead = a.shape.slice(0, -1)
+    const k = a.shape[a.rank - 1]
+    const out = mm(tf.reshape(a, [-1, k]), b) // [prod(lead), n]
+    return tf.reshape(out, [...lead, b.shape[1]])
+  }
+  if (a.rank !== b.rank) {
+    throw new ForwardError({ field: "matmul", reason: `ranks ${a.rank} and ${b.rank} (shapes [${a.shape}], [${b.shape}]) are not supported` })
+  }
+  for (let i = 0; i < a.rank - 2; i++) {
+    if (a.shape[i] !== b.shape[i]) {
+      throw new ForwardError({ field: "matmul", reason: `batch dims of [${a.shape}] and [${b.shape}] differ (no broadcasting)` })
+    }
+  }
+  return mm(a, b)
+}

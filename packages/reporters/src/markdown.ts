@@ -1,0 +1,46 @@
+/** summary.md: headline numbers, notes, per-concept table, figure links (PNG), stage timings. */
+import { fmtNum } from "./figures/common"
+import type { ReportInput } from "./input"
+import { conceptName } from "./input"
+import type { RenderedFigure } from "./rendered"
+import { headlineRows, timingTotals } from "./tables"
+
+/** Escape a table cell: pipes and newlines would break the row. */
+const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
+
+export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFigure[]): string => {
+  const s = input.summary
+  const out: string[] = []
+  out.push(`# ${input.title}`, "")
+  out.push(`config **${input.configName}** · backend **${s.backend}** · created ${s.createdAt} · reported layer ${input.reportedLayer} (\`blocks.${input.reportedLayer}.hook_resid_post\`)`, "")
+  if (input.configDescription) out.push(input.configDescription, "")
+  out.push("## Notes", "")
+  if (input.notes.length === 0) out.push("_No notes were recorded for this run._")
+  for (const n of input.notes) out.push(`- ${n.replace(/\r?\n/g, " ")}`)
+  out.push("", "## Headline numbers", "", "| quantity | value |", "|---|---:|")
+  for (const [k, v] of headlineRows(input)) out.push(`| ${cell(k)} | ${cell(v)} |`)
+  const n = Math.max(input.concepts.length, s.finalNmsePerConcept.length)
+  if (n > 0) {
+    out.push("", "| concept | final NMSE | Spearman(−loss, TD) | loss halfway step |", "|---|---:|---:|---:|")
+    for (let i = 0; i < n; i++)
+      out.push(
+        `| ${cell(conceptName(input.concepts, i))} | ${fmtNum(s.finalNmsePerConcept[i])} | ${fmtNum(s.coupling.spearmanPerConcept[i])} | ${fmtNum(s.coupling.lossHalfwayStep[i])} |`
+      )
+  }
+  out.push("", "## Figures", "")
+  for (const f of figures) {
+    out.push(`### ${f.heading}`, "")
+    if (f.pngFile === null) out.push(`_${f.absent}_`, "")
+    else out.push(`![${f.heading}](${f.pngFile})`, "", `${f.caption} ([SVG](${f.svgFile}))`, "")
+  }
+  out.push("## Stage timings", "")
+  if (input.stageTimings.length === 0) out.push("_No stage timings were recorded._")
+  else {
+    const t = timingTotals(input.stageTimings)
+    out.push(`${t.hits} of ${t.count} stages came from the cache; ${t.seconds.toFixed(1)} s in total.`, "")
+    out.push("| stage | seconds | cache |", "|---|---:|---|")
+    for (const r of input.stageTimings) out.push(`| ${cell(r.stage)} | ${r.seconds.toFixed(2)} | ${r.cached ? "hit" : "computed"} |`)
+  }
+  out.push("", "Full report: [report.html](report.html) · numbers: [summary.json](summary.json)", "")
+  return out.join("\n")
+}

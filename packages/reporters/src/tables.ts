@@ -1,0 +1,30 @@
+/** Rows of the headline-number tables shared by report.html and summary.md. */
+import { fmtNum } from "./figures/common"
+import type { ReportInput, StageTiming } from "./input"
+
+/** [label, value] pairs of the run's headline numbers. */
+export const headlineRows = (input: ReportInput): [string, string][] => {
+  const s = input.summary
+  const layer = (l: number) => (l === -1 ? "embed" : String(l))
+  const rows: [string, string][] = [
+    [`TD at layer ${s.reportedLayer}, first checkpoint`, fmtNum(s.tdFirst)],
+    [`TD at layer ${s.reportedLayer}, final checkpoint`, fmtNum(s.tdFinal)],
+    ["peak-TD layer, final checkpoint", layer(s.tdPeakLayerFinal)],
+    ["mean Spearman(−loss, TD) over concepts", fmtNum(s.coupling.meanSpearman)],
+    ["step where TD got halfway", fmtNum(s.coupling.tdHalfwayStep)]
+  ]
+  if (s.patching)
+    rows.push(
+      [`patching (step ${s.patching.step}): diagonal mean NMSE`, fmtNum(s.patching.diagonalMean)],
+      ["patching: off-diagonal mean NMSE", fmtNum(s.patching.offDiagonalMean)],
+      ["patching: off-diagonal / diagonal", fmtNum(s.patching.ratio)]
+    )
+  else rows.push(["patching", "not run"])
+  return rows
+}
+
+export const timingTotals = (t: readonly StageTiming[]) => ({
+  count: t.length,
+  hits: t.filter((r) => r.cached).length,
+  seconds: t.reduce((a, r) => a + r.seconds, 0)
+})

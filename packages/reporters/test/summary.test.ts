@@ -1,0 +1,53 @@
+import { Effect, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { Summary, SummaryDecodeError, decodeSummaryJson, encodeSummaryJson } from "../src"
+import { makeReportInput } from "./fixture"
+
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(Effect.either(e))
+
+describe("Summary schema and summary.json", () => {
+  it("round-trips a realistic summary through JSON text", async () => {
+    const summary = makeReportInput().summary
+    const text = await Effect.runPromise(encodeSummaryJson(summary))
+    // finite numbers are written verbatim: plain JSON.stringify of the value parses to the same thing
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(summary)))
+    const back = await Effect.runPromise(decodeSummaryJson(text))
+    expect(back).toEqual(summary)
+  })
+
+  it("keeps NaN and infinities (which JSON.stringify would turn into null)", async () => {
+    const s = makeReportInput().summary
+    const summary = {
+      ...s,
+      tdFirst: Number.POSITIVE_INFINITY,
+      coupling: { ...s.coupling, spearmanPerConcept: [NaN, 1, -Infinity, 0.5], meanSpearman: NaN },
+      patching: null,
+      stageSeconds: { train: NaN }
+    }
+    const text = await Effect.runPromise(encodeSummaryJson(summary))
+    expect(JSON.parse(text).coupling.spearmanPerConcept).toEqual(["NaN", 1, "-Infinity", 0.5])
+    const back = await Effect.runPromise(decodeSummaryJson(text))
+    expect(back.tdFirst).toBe(Infinity)
+    expect(back.coupling.spearmanPerConcept[0]).toBeNaN()
+    expect(back.coupling.spearmanPerConcept[2]).toBe(-Infinity)
+    expect(back.coupling.meanSpearman).toBeNaN()
+    expect(back.stageSeconds.train).toBeNaN()
+    expect(back.patching).toBeNull()
+  })
+
+  it("rejects a summary with a missing or mistyped field, naming it", async () => {
+    const good = JSON.parse(await Effect.runPromise(encodeSummaryJson(makeReportInput().summary)))
+    delete good.tdFinal
+    const r1 = await run(decodeSummaryJson(JSON.stringify(good), "runs/x/summary.json"))
+    expect(r1._tag).toBe("Left")
+    if (r1._tag === "Left") {
+      expect(r1.left).toBeInstanceOf(SummaryDecodeError)
+      expect(r1.left.file).toBe("runs/x/summary.json")
+      expect(r1.left.reason).toContain("tdFinal")
+    }
+    const r2 = await run(decodeSummaryJson('{"config": 3'))
+    expect(r2._tag).toBe("Left")
+    const bad = { ...JSON.parse(JSON.stringify(makeReportInput().summary)), coupling: { spearmanPerConcept: ["x"] } }
+    expect(Schema.decodeUnknownEither(Summary)(bad)._tag).toBe("Left")
+  })
+})
