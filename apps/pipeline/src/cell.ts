@@ -9,6 +9,18 @@ import { stageCheckpoints, readCheckpoints } from "./stages/model-io"
 import { patchStage } from "./stages/patch"
 import { probeStage, readTD } from "./stages/probe"
 import { trainStage } from "./stages/train"
+import { versioned } from "./code-version"
+
+// Each stage's version carries the hash of the code it runs (the packages it uses and its stage file).
+const stages = {
+  dataset: versioned(datasetStage, ["core", "task-generators", "artifacts"], "dataset.ts"),
+  train: versioned(trainStage, ["core", "task-generators", "model-runners", "finetuners", "artifacts"], "train.ts"),
+  extract: versioned(extractStage, ["core", "model-runners", "activation-store", "artifacts"], "extract.ts"),
+  probe: versioned(probeStage, ["core", "probes", "activation-store", "artifacts"], "probe.ts"),
+  embed: versioned(embedStage, ["core", "probes", "activation-store", "artifacts"], "embed.ts"),
+  patch: versioned(patchStage, ["core", "interventions", "model-runners", "artifacts"], "patch.ts"),
+  curves: versioned(errorCurvesStage, ["core", "task-generators", "model-runners", "artifacts"], "error-curves.ts")
+}
 
 /** The stages of one sweep cell, in order. `--until` stops after the named one. */
 export const STAGE_ORDER = ["data", "train", "extract", "probe", "embed", "patch", "curves", "report"] as const
@@ -38,16 +50,16 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
     const run = <E, Rq>(name: Exclude<StageName, "report">, eff: Effect.Effect<StageResult, E, Rq>) =>
       Effect.tap(eff, (r) => Effect.sync(() => (results[name] = r)))
 
-    const evalSet = yield* run("data", runStage(datasetStage, { task: config.task, n: config.eval.sequences, seed: seed * 1000 + 1, balanced: true }, {}, file))
-    const probeSet = yield* runStage(datasetStage, { task: config.task, n: config.probe.perConcept * config.task.nBases, seed: seed * 1000 + 2, balanced: true }, {}, file)
+    const evalSet = yield* run("data", runStage(stages.dataset, { task: config.task, n: config.eval.sequences, seed: seed * 1000 + 1, balanced: true }, {}, file))
+    const probeSet = yield* runStage(stages.dataset, { task: config.task, n: config.probe.perConcept * config.task.nBases, seed: seed * 1000 + 2, balanced: true }, {}, file)
     if (!reached(until, "train")) return out()
     const trainParams = { task: config.task, model: config.model, train: config.train, seed }
-    const train = yield* run("train", runStage(trainStage, trainParams, { eval: evalSet.ref }, file))
+    const train = yield* run("train", runStage(stages.train, trainParams, { eval: evalSet.ref }, file))
     if (!reached(until, "extract")) return out()
-    const acts = yield* run("extract", runStage(extractStage, { positions, batchSize: 256 }, { run: train.ref, probe: probeSet.ref }, file))
+    const acts = yield* run("extract", runStage(stages.extract, { positions, batchSize: 256 }, { run: train.ref, probe: probeSet.ref }, file))
     if (!reached(until, "probe")) return out()
     const C = config.task.nBases
-    const probe = yield* run("probe", runStage(probeStage, { nConcepts: C, k: config.probe.k, metric: config.probe.metric, linearProbe: config.probe.linearProbe, seed }, { activations: acts.ref }, file))
+    const probe = yield* run("probe", runStage(stages.probe, { nConcepts: C, k: config.probe.k, metric: config.probe.metric, linearProbe: config.probe.linearProbe, seed }, { activations: acts.ref }, file))
     const td = yield* readTD(probe.ref)
     const steps = (yield* readCheckpoints(train.ref)).map((c) => c.step)
     const { early, middle, final } = stageCheckpoints(steps)
@@ -59,7 +71,7 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
     if (!reached(until, "embed")) return withLayer()
     const marks = [{ step: early, stage: "early" as const }, { step: middle, stage: "middle" as const }, { step: final, stage: "final" as const }]
     const uniqueMarks = marks.filter((m, i) => marks.findIndex((x) => x.step === m.step) === i)
-    yield* run("embed", runStage(embedStage, { layer: reportLayer, position: reportPosition, checkpoints: uniqueMarks, nNeighbors: config.probe.umapNeighbors, minDist: config.probe.umapMinDist, seed }, { activations: acts.ref }, file))
+    yield* run("embed", runStage(stages.embed, { layer: reportLayer, position: reportPosition, checkpoints: uniqueMarks, nNeighbors: config.probe.umapNeighbors, minDist: config.probe.umapMinDist, seed }, { activations: acts.ref }, file))
     if (!reached(until, "patch")) return withLayer()
     const patchLayer = config.patching.layer === "auto" ? reportLayer : config.patching.layer
     const T = 2 * K
@@ -68,9 +80,9 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
       : config.patching.positions === "all" ? Array.from({ length: T }, (_, i) => i)
       : config.patching.positions.map((p) => (p < 0 ? T + p : p))
     const patchMarks = middle === final ? [{ step: final, stage: "final" as const }] : [{ step: middle, stage: "middle" as const }, { step: final, stage: "final" as const }]
-    yield* run("patch", runStage(patchStage, { layer: patchLayer, mode: config.patching.mode, positions: patchPositions, perConcept: config.patching.perConcept, nConcepts: C, checkpoints: patchMarks }, { run: train.ref, probe: probeSet.ref, eval: evalSet.ref }, file))
+    yield* run("patch", runStage(stages.patch, { layer: patchLayer, mode: config.patching.mode, positions: patchPositions, perConcept: config.patching.perConcept, nConcepts: C, checkpoints: patchMarks }, { run: train.ref, probe: probeSet.ref, eval: evalSet.ref }, file))
     if (!reached(until, "curves")) return withLayer()
-    yield* run("curves", runStage(errorCurvesStage, { task: config.task, ridge: 0.1, lassoAlpha: 0.01, batchSize: 256 }, { run: train.ref, eval: evalSet.ref }, file))
+    yield* run("curves", runStage(stages.curves, { task: config.task, ridge: 0.1, lassoAlpha: 0.01, batchSize: 256 }, { run: train.ref, eval: evalSet.ref }, file))
     return withLayer()
   })
 

@@ -15,7 +15,10 @@ const configOpt = Options.text("config").pipe(
   Options.withDefault(process.env.CONCEPTSCOPE_CONFIG ?? DEFAULT_CONFIG)
 )
 const setOpt = Options.text("set").pipe(Options.repeated, Options.withDescription("override a config field: --set train.steps=500"))
-const storeOpt = Options.text("store").pipe(Options.withDefault(process.env.CONCEPTSCOPE_STORE ?? ".conceptscope/store"))
+const storeOpt = Options.text("store").pipe(
+  Options.withDescription("artifact store (default .conceptscope/store/<config name>, or $CONCEPTSCOPE_STORE)"),
+  Options.optional
+)
 const outOpt = Options.text("out").pipe(Options.withDefault(process.env.CONCEPTSCOPE_OUT ?? ".conceptscope/reports"))
 const backendOpt = Options.choice("backend", ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]).pipe(
   Options.withDefault((process.env.CONCEPTSCOPE_BACKEND ?? "auto") as "auto")
@@ -30,7 +33,8 @@ const sweepCmd = Command.make(
     Effect.gen(function* () {
       const t0 = performance.now()
       const { config, file } = yield* loadConfig(o.config, o.set)
-      const layers = Layer.mergeAll(ArtifactStoreLive(o.store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
+      const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", config.name))
+      const layers = Layer.mergeAll(ArtifactStoreLive(store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
       const outcome = yield* sweep({ config, file, until: o.until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
       if (outcome.reports.length) {

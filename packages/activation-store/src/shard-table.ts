@@ -42,44 +42,32 @@ export function shardTable(
   }
 }
 
-/** Growable buffer of rows not yet written; its arrays are kept and reused after each flush. */
+/**
+ * Rows not yet written, at most `capacity` of them. The arrays are allocated on first use and
+ * reused after each flush, so steady-state buffering touches no fresh memory.
+ */
 export class PendingRows {
   rows = 0
-  positions = new Int32Array(0) // [cap]
-  seqIds = new Int32Array(0) // [cap]
-  concepts = new Int32Array(0) // [cap]
-  vectors = new Float32Array(0) // [cap, dModel]
+  positions = new Int32Array(0) // [capacity]
+  seqIds = new Int32Array(0) // [capacity]
+  concepts = new Int32Array(0) // [capacity]
+  vectors = new Float32Array(0) // [capacity, dModel]
 
-  constructor(readonly dModel: number) {}
-
-  get capacity(): number {
-    return this.positions.length
-  }
-
-  bytes(): number {
-    return this.rows * (4 * this.dModel + 12)
-  }
-
-  private grow(need: number): void {
-    const size = Math.max(need, 2 * this.capacity, 16)
-    const n = this.rows
-    const ints = (a: Int32Array) => {
-      const b = new Int32Array(size)
-      b.set(a.subarray(0, n))
-      return b
-    }
-    this.positions = ints(this.positions)
-    this.seqIds = ints(this.seqIds)
-    this.concepts = ints(this.concepts)
-    const v = new Float32Array(size * this.dModel) // [size, dModel]
-    v.set(this.vectors.subarray(0, n * this.dModel))
-    this.vectors = v
-  }
+  constructor(
+    readonly dModel: number,
+    readonly capacity: number
+  ) {}
 
   /** Copy rows [from, to) of the given arrays in. */
   append(positions: Int32Array, seqIds: Int32Array, concepts: Int32Array, vectors: Float32Array, from: number, to: number): void {
     const k = to - from
-    if (this.rows + k > this.capacity) this.grow(this.rows + k)
+    if (this.rows + k > this.capacity) throw new RangeError(`PendingRows: ${this.rows} + ${k} rows exceed capacity ${this.capacity}`)
+    if (this.positions.length === 0) {
+      this.positions = new Int32Array(this.capacity)
+      this.seqIds = new Int32Array(this.capacity)
+      this.concepts = new Int32Array(this.capacity)
+      this.vectors = new Float32Array(this.capacity * this.dModel)
+    }
     const d = this.dModel
     this.positions.set(positions.subarray(from, to), this.rows)
     this.seqIds.set(seqIds.subarray(from, to), this.rows)

@@ -2,7 +2,7 @@
  * Streaming writer. Each (checkpoint, layer, hook) has at most one open shard
  * `part-NNNNN.parquet`, written as a stream of row groups: a large batch goes straight to the
  * file as its own row group (no copy of the vectors), small batches are collected in memory until
- * they make a row group of ~`rowGroupBytes`. A shard is finished at `shardRows` rows, when more
+ * they make a row group of `rowGroupBytes`. A shard is finished at `shardRows` rows, when more
  * than `maxOpenShards` are open (least recently written first) and at `close()`, which also writes
  * `index.json`.
  */
@@ -28,7 +28,7 @@ export interface ActivationWriterOptions {
   dModel: number
   /** Rows per shard before it is split. Default: ~64 MiB of vectors per shard. */
   shardRows?: number
-  /** Target size of a row group built from small batches; batches at least this big are written directly. Default 4 MiB. */
+  /** Target size of a row group built from small batches; batches at least this big are written directly. Default 1 MiB. */
   rowGroupBytes?: number
   /** Shards open at once (one file handle each). Default 64. */
   maxOpenShards?: number
@@ -73,7 +73,7 @@ export class ActivationWriter {
     const dModel = positiveInt("dModel", opts.dModel)
     const rowBytes = 4 * dModel + 12
     const shardRows = positiveInt("shardRows", opts.shardRows ?? Math.max(1, Math.floor((64 * 1024 * 1024) / rowBytes)))
-    const rowGroupRows = Math.max(1, Math.floor(positiveInt("rowGroupBytes", opts.rowGroupBytes ?? 4 * 1024 * 1024) / rowBytes))
+    const rowGroupRows = Math.max(1, Math.floor(positiveInt("rowGroupBytes", opts.rowGroupBytes ?? 1024 * 1024) / rowBytes))
     const maxOpenShards = positiveInt("maxOpenShards", opts.maxOpenShards ?? 64)
     await mkdir(dir, { recursive: true })
     const existing = (await readdir(dir)).filter((f) => f === INDEX_FILE || /^part-\d+\.parquet$/.test(f))
@@ -108,7 +108,7 @@ export class ActivationWriter {
     this.shards.push(entry) // file order = creation order, so a key's rows stay in write order across shards
     const kvMetadata = { [SHARD_KV_KEY]: JSON.stringify({ ...key, dModel: this.dModel }) }
     const stream = await ParquetStreamWriter.open(join(this.dir, file), shardColumns(this.dModel), { kvMetadata })
-    const shard: OpenShard = { key, entry, stream, pending: new PendingRows(this.dModel), lastUse: 0 }
+    const shard: OpenShard = { key, entry, stream, pending: new PendingRows(this.dModel, Math.min(this.rowGroupRows, this.shardRows)), lastUse: 0 }
     this.open.set(id, shard)
     return shard
   }
@@ -138,7 +138,7 @@ export class ActivationWriter {
       const s = await this.shardFor(key, id)
       s.lastUse = ++this.tick
       const room = this.shardRows - s.stream.numRows - s.pending.rows
-      const to = from + Math.min(n - from, room)
+      let to = from + Math.min(n - from, room)
       if (to - from >= this.rowGroupRows) {
         await this.flushPending(s)
         const sub = <T extends Int32Array | Float32Array>(a: T, w: number) => a.subarray(from * w, to * w) as T
@@ -146,6 +146,7 @@ export class ActivationWriter {
           shardTable(key, d, to - from, sub(batch.positions, 1), sub(batch.seqIds, 1), sub(batch.concepts, 1), sub(batch.vectors, d))
         )
       } else {
+        to = Math.min(to, from + this.rowGroupRows - s.pending.rows)
         s.pending.append(batch.positions, batch.seqIds, batch.concepts, batch.vectors, from, to)
         if (s.pending.rows >= this.rowGroupRows) await this.flushPending(s)
       }

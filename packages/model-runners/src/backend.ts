@@ -131,7 +131,7 @@ const matmulExplicitGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.
       return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)]
     }
   }
-}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
 
 /**
  * The matmul every model here uses.
@@ -146,7 +146,7 @@ export function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     const lead = a.shape.slice(0, -1)
     const k = a.shape[a.rank - 1]
     const out = mm(tf.reshape(a, [-1, k]), b) // [prod(lead), n]
-    return tf.reshape(out, [...lead, b.shape[1]])
+    return tf.reshape(out, [...lead, b.shape[1] as number])
   }
   if (a.rank !== b.rank) {
     throw new ForwardError({ field: "matmul", reason: `ranks ${a.rank} and ${b.rank} (shapes [${a.shape}], [${b.shape}]) are not supported` })

@@ -18,8 +18,8 @@ import { ForwardError } from "./errors"
  * On other backends it is a plain batched matMul with transposes and tfjs's own gradient.
  */
 function convForward(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const [M, C, N] = a.shape
-  const P = b.shape[2]
+  const [M, C, N] = a.shape as number[]
+  const P = b.shape[2] as number
   const out = tf.depthwiseConv2d(tf.reshape(a, [1, M, C, N]) as tf.Tensor4D, tf.reshape(b, [1, C, N, P]) as tf.Tensor4D, 1, "valid") // [1, M, 1, N*P]
   return tf.reshape(out, [M, N, P])
 }
@@ -35,7 +35,7 @@ const channelMatmulConv = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.G
       return [da, db]
     }
   }
-}) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
 
 function channelMatmulBatched(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const out = tf.matMul(tf.transpose(a, [2, 0, 1]), tf.transpose(b, [1, 0, 2])) // [N, M, P]

@@ -6,28 +6,76 @@ import { matmul } from "./backend"
  * - activations stay 2D ([rows, features]) so every weight product is a plain 2D GEMM (fast path);
  * - GELU is the GPT-2 tanh approximation written with a sigmoid, which is the same function
  *   (0.5 x (1 + tanh u) = x sigmoid(2u)) but 12x cheaper on wasm than tanh (3 ms vs 40 ms per 1.3M
- *   values here), and x^3 as x*x*x (pow is as slow as tanh).
+ *   values here), and x^3 as x*x*x (pow is as slow as tanh);
+ * - LayerNorm and GELU have hand-written gradients that keep fewer activations alive (the study
+ *   model at batch 128 otherwise needs more than the 4 GB a wasm32 heap can hold).
  */
 
 /** GPT-2 LayerNorm epsilon. */
 export const LN_EPS = 1e-5
 
-/** x [rows, d] -> (x - mean) / sqrt(var + eps) * w + b, statistics over the last axis (biased variance). */
-export function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps = LN_EPS): tf.Tensor {
+type Grad = (...args: tf.Tensor[]) => tf.Tensor
+const custom = (f: (...args: never[]) => unknown): Grad =>
+  tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Grad
+
+/**
+ * x [rows, d] -> (x - mean) / sqrt(var + eps) * w + b, statistics over the last axis (biased variance).
+ * Hand-written gradient: saves only xhat [rows, d] and rstd [rows, 1] (autograd kept five [rows, d]
+ * tensors and ran about twice the kernels):
+ *   g = dy * w;  dx = rstd * (g - mean(g) - xhat * mean(g * xhat));  dw = sum_rows(dy * xhat);  db = sum_rows(dy)
+ */
+const layerNormCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   const mean = tf.mean(x, -1, true) // [rows, 1]
   const xc = tf.sub(x, mean) // [rows, d]
-  const variance = tf.mean(tf.mul(xc, xc), -1, true) // [rows, 1]
-  const xhat = tf.mul(xc, tf.rsqrt(tf.add(variance, eps))) // [rows, d]
-  return tf.add(tf.mul(xhat, w), b)
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.mul(xc, xc), -1, true), LN_EPS)) // [rows, 1]
+  const xhat = tf.mul(xc, rstd) // [rows, d]
+  save([xhat, rstd, w])
+  return {
+    value: tf.add(tf.mul(xhat, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sr, sw] = saved
+      const g = tf.mul(dy, sw) // [rows, d]
+      const mg = tf.mean(g, -1, true) // [rows, 1]
+      const mgx = tf.mean(tf.mul(g, sx), -1, true) // [rows, 1]
+      const dx = tf.mul(tf.sub(tf.sub(g, mg), tf.mul(sx, mgx)), sr) // [rows, d]
+      const dw = tf.sum(tf.mul(dy, sx), 0) // [d]
+      const db = tf.sum(dy, 0) // [d]
+      return [dx, dw, db]
+    }
+  }
+})
+
+export function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return layerNormCustom(x, w, b)
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI)
+const GELU_A = 0.044715
 
-/** GPT-2 "gelu_new": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)). */
+/**
+ * GPT-2 "gelu_new": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x * sigmoid(u), u = 2 sqrt(2/pi) (x + 0.044715 x^3).
+ * Hand-written gradient that saves only x and recomputes the sigmoid:
+ *   d/dx = s + x s (1 - s) du/dx,  du/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+ */
+const geluCustom = custom((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x])
+  const x2 = tf.mul(x, x)
+  const u = tf.mul(tf.mul(x, tf.add(tf.mul(x2, GELU_A), 1)), 2 * GELU_C)
+  return {
+    value: tf.mul(x, tf.sigmoid(u)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx] = saved
+      const sx2 = tf.mul(sx, sx)
+      const s = tf.sigmoid(tf.mul(tf.mul(sx, tf.add(tf.mul(sx2, GELU_A), 1)), 2 * GELU_C))
+      const du = tf.mul(tf.add(tf.mul(sx2, 3 * GELU_A), 1), 2 * GELU_C)
+      const ds = tf.add(s, tf.mul(tf.mul(sx, tf.mul(s, tf.sub(1, s))), du))
+      return [tf.mul(dy, ds)]
+    }
+  }
+})
+
 export function gelu(x: tf.Tensor): tf.Tensor {
-  const x3 = tf.mul(tf.mul(x, x), x)
-  const u = tf.mul(tf.add(x, tf.mul(x3, 0.044715)), 2 * GELU_C)
-  return tf.mul(x, tf.sigmoid(u))
+  return geluCustom(x)
 }
 
 /** x [rows, in] @ W [in, out] + b [out] -> [rows, out]. */

@@ -27,7 +27,7 @@ export const FIGURES: readonly FigureDef[] = [
     name: "loss_td",
     heading: "Loss drops and task decodability",
     caption: (i) =>
-      `Top: normalised test MSE of each concept over training (1 = predicting the mean). ` +
+      `Top: normalised test MSE of each concept over training (1 = always predicting 0). ` +
       `Bottom: TD at layer ${i.reportedLayer} (blocks.${i.reportedLayer}.hook_resid_post); black is the mean over concepts, ` +
       `dashed coloured lines are per concept, the dotted grey line is chance (1/${i.concepts.length}). ` +
       `Both panels share the step axis: if representation and loss are coupled, each loss drop lines up with a TD rise. ` +
