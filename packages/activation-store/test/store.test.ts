@@ -187,7 +187,7 @@ describe("activation store", () => {
       vectors: Float32Array.from({ length: n * dModel }, (_, k) => (s0 + Math.floor(k / dModel)) * 1000 + (k % dModel)) // row seq*1000 + col
     })
     let s0 = 0
-    for (const n of [3, 4, 25, 2, 2, 2, 2, 2, 11]) {
+    for (const n of [3, 4, 25, 2, 2, 2, 2, 2, 11, 3, 4, 5]) {
       await w.write(batch(n, s0))
       s0 += n
     }
@@ -195,8 +195,9 @@ describe("activation store", () => {
     expect(index.shards).toHaveLength(1)
     const con = await (await DuckDBInstance.create()).connect()
     const groups = (await con.runAndReadAll(`SELECT row_group_num_rows AS n FROM parquet_metadata('${join(dir, index.shards[0].file)}') WHERE path_in_schema = 'seq_id' ORDER BY row_group_id`)).getRowObjects()
-    // 3+4 pending, flushed before the direct 25; 2x5 = 10 reaches the row-group size; 11 direct
-    expect(groups.map((g) => Number(g.n))).toEqual([7, 25, 10, 11])
+    // 3+4 pending, flushed before the direct 25; 2x5 = 10 fills a row group; 11 direct;
+    // 3+4+3 fills the next one, the last 2 rows of the 5 are flushed at close
+    expect(groups.map((g) => Number(g.n))).toEqual([7, 25, 10, 11, 10, 2])
     const got = await (await ActivationReader.open(dir)).read({ checkpoint: 1, layer: 0 })
     expect(Array.from(got.seqIds)).toEqual(Array.from({ length: s0 }, (_, i) => i))
     expect(Array.from(got.vectors)).toEqual(Array.from({ length: s0 * dModel }, (_, k) => Math.floor(k / dModel) * 1000 + (k % dModel)))
@@ -226,7 +227,7 @@ describe("activation store", () => {
   })
 
   it("benchmarks write and read throughput", async () => {
-    const res = await benchActivationStore({ rows: 300, dModel: 512, dir: join(root, "bench"), layers: 2 })
+    const res = await benchActivationStore({ rows: 300, dModel: 512, dir: join(root, "bench"), layers: 2, reps: 2 })
     expect(res.writeMBs).toBeGreaterThan(0)
     expect(res.readMBs).toBeGreaterThan(0)
     expect(readdirSync(join(root, "bench"))).toEqual([]) // cleaned up

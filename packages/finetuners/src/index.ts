@@ -1,5 +1,5 @@
 export { trainRegression, type TrainRegressionOptions, type TrainRegressionResult, type Batch } from "./train-regression"
-export { RegressionTrainer, type TrainerOptions } from "./regression-trainer"
+export { RegressionTrainer, estimateBytesPerSequence, resolveMicroBatch, type TrainerOptions } from "./regression-trainer"
 export { evaluateRegression, type RegressionEvalSet, type RegressionEvalResult } from "./evaluate-regression"
 export { checkpointSchedule } from "./schedule"
 export { Adam, defaultAdam, type AdamOptions } from "./adam"

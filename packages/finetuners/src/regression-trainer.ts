@@ -15,6 +15,30 @@ export interface TrainerOptions {
   readonly clipGradNorm?: number
   /** MSE only over predictions k >= lossFromIndex (0-based example index); default 0 = all. */
   readonly lossFromIndex?: number
+  /**
+   * Rows per forward/backward pass; the batch's gradients are accumulated over these chunks (weighted by
+   * their share of the batch, so the update equals the whole-batch one up to float rounding).
+   * "auto" (default): on wasm, as many rows as keep the estimated autograd memory under 1.6 GB (the wasm32
+   * heap holds at most 4 GB); elsewhere the whole batch.
+   */
+  readonly microBatch?: number | "auto"
+}
+
+/** Rough peak autograd memory per sequence on tfjs (measured: about 80 floats per d_model unit, row and layer). */
+export function estimateBytesPerSequence(model: RegressionTransformer, numExamples: number): number {
+  const c = model.config
+  return 4 * 90 * c.dModel * (2 * numExamples) * c.nLayers
+}
+
+export function resolveMicroBatch(model: RegressionTransformer, batch: number, numExamples: number, mb: number | "auto" = "auto"): number {
+  if (mb !== "auto") {
+    if (!Number.isInteger(mb) || mb < 1) throw new TrainingConfigError({ field: "microBatch", reason: `${mb}` })
+    return Math.min(mb, batch)
+  }
+  if (!onWasm()) return batch
+  const fit = Math.max(1, Math.floor(1.6e9 / estimateBytesPerSequence(model, numExamples)))
+  const chunks = Math.ceil(batch / fit)
+  return Math.ceil(batch / chunks)
 }
 
 export class RegressionTrainer {
@@ -59,27 +83,44 @@ export class RegressionTrainer {
     if (from < 0 || from >= k) throw new TrainingConfigError({ field: "lossFromIndex", reason: `${from} is outside 0..${k - 1}` })
     const varNames = [...this.vars.keys()]
     const varList = varNames.map((n) => this.vars.get(n) as tf.Variable)
-    const { loss, grads } = tf.tidy(() => {
-      const xt = tf.tensor3d(xs, [batch, k, D]) // [B, K, D]
-      const yt = tf.tensor2d(ys, [batch, k]) // [B, K]
-      const f = (): tf.Scalar => {
-        const { preds } = this.model.forward(xt, yt, { training: true }) // [B, K]
-        const p = from === 0 ? preds : tf.slice(preds, [0, from], [batch, k - from])
-        const y = from === 0 ? yt : tf.slice(yt, [0, from], [batch, k - from])
-        const diff = tf.sub(p, y)
-        return tf.mean(tf.mul(diff, diff))
+    const mb = resolveMicroBatch(this.model, batch, k, this.opts.microBatch)
+    let lossValue = 0
+    let g: Map<string, Float32Array> | null = null
+    for (let start = 0; start < batch; start += mb) {
+      const n = Math.min(mb, batch - start)
+      const { loss, grads } = tf.tidy(() => {
+        const xt = tf.tensor3d(xs.subarray(start * k * D, (start + n) * k * D), [n, k, D]) // [n, K, D]
+        const yt = tf.tensor2d(ys.subarray(start * k, (start + n) * k), [n, k]) // [n, K]
+        const f = (): tf.Scalar => {
+          const { preds } = this.model.forward(xt, yt, { training: true }) // [n, K]
+          const p = from === 0 ? preds : tf.slice(preds, [0, from], [n, k - from])
+          const y = from === 0 ? yt : tf.slice(yt, [0, from], [n, k - from])
+          const diff = tf.sub(p, y)
+          return tf.mean(tf.mul(diff, diff))
+        }
+        const r = tf.variableGrads(f, varList)
+        return { loss: r.value, grads: r.grads }
+      })
+      const w = n / batch // this chunk's share of the batch mean
+      lossValue += w * loss.dataSync()[0]
+      loss.dispose()
+      if (g === null) {
+        g = new Map()
+        for (let i = 0; i < varNames.length; i++) {
+          const t = grads[varList[i].name].dataSync() as Float32Array
+          if (w !== 1) for (let j = 0; j < t.length; j++) t[j] *= w
+          g.set(varNames[i], t)
+        }
+      } else {
+        for (let i = 0; i < varNames.length; i++) {
+          const t = grads[varList[i].name].dataSync()
+          const acc = g.get(varNames[i]) as Float32Array
+          for (let j = 0; j < t.length; j++) acc[j] += w * t[j]
+        }
       }
-      const r = tf.variableGrads(f, varList)
-      return { loss: r.value, grads: r.grads }
-    })
-    const lossValue = loss.dataSync()[0]
-    loss.dispose()
-    const g = new Map<string, Float32Array>()
-    for (let i = 0; i < varNames.length; i++) {
-      const t = grads[varList[i].name]
-      g.set(varNames[i], t.dataSync() as Float32Array)
+      tf.dispose(grads)
     }
-    tf.dispose(grads)
+    if (g === null) throw new TrainingConfigError({ field: "batch", reason: "empty batch" })
     if (!Number.isFinite(lossValue)) throw new DivergedError({ step: this.step, loss: lossValue })
     let scale = 1
     if (this.opts.clipGradNorm !== undefined) {

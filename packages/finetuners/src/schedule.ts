@@ -4,7 +4,7 @@
  * (quadratic spacing: the gap grows linearly, so the first tenth of training gets about a third of the
  * checkpoints), then made strictly increasing: collisions at the start are pushed up one step at a
  * time and, if needed, pulled down from the end, so exactly min(count, totalSteps + 1) distinct steps
- * are returned. count >= totalSteps + 1 gives every step.
+ * are returned. count >= totalSteps + 1 gives every step; count 1 still gives [0, totalSteps].
  */
 export function checkpointSchedule(totalSteps: number, count: number): number[] {
   if (!Number.isInteger(totalSteps) || totalSteps < 0) throw new RangeError(`totalSteps ${totalSteps} must be an integer >= 0`)

@@ -39,6 +39,8 @@ export interface TrainRegressionOptions {
   readonly clipGradNorm?: number
   /** MSE only over example indices k >= lossFromIndex (0-based). */
   readonly lossFromIndex?: number
+  /** Gradient accumulation chunk (rows), see TrainerOptions.microBatch; default "auto". */
+  readonly microBatch?: number | "auto"
   /** Checkpoint steps: an explicit list, or a count for `checkpointSchedule(steps, count)`. Default 20. */
   readonly checkpoints?: readonly number[] | number
   readonly onCheckpoint?: (step: number, model: RegressionTransformer, trainer: RegressionTrainer) => void | Promise<void>
@@ -84,7 +86,8 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
       weightDecay: opts.weightDecay ?? defaultAdam.weightDecay
     },
     clipGradNorm: opts.clipGradNorm,
-    lossFromIndex: opts.lossFromIndex
+    lossFromIndex: opts.lossFromIndex,
+    microBatch: opts.microBatch
   })
   const schedule =
     typeof opts.checkpoints === "number" || opts.checkpoints === undefined

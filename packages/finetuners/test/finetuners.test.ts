@@ -165,6 +165,25 @@ describe("trainRegression", () => {
     model.dispose()
   })
 
+  it("micro-batching accumulates the same gradient as one whole batch", () => {
+    const b = fixedW(8, 4)
+    const m1 = RegressionTransformer.create(cfg)
+    const m2 = RegressionTransformer.create(cfg)
+    const whole = new RegressionTrainer(m1, { adam: defaultAdam, microBatch: 8 })
+    const chunks = new RegressionTrainer(m2, { adam: defaultAdam, microBatch: 3 }) // 3 + 3 + 2 rows
+    const l1 = whole.update(b.xs, b.ys, 8, K)
+    const l2 = chunks.update(b.xs, b.ys, 8, K)
+    expect(Math.abs(l1 - l2)).toBeLessThan(1e-5 * l1)
+    let mx = 0, scale = 0
+    for (const [n, m] of whole.adam.m) {
+      mx = Math.max(mx, maxAbsDiff(m, chunks.adam.m.get(n)!))
+      scale = Math.max(scale, ...Array.from(m, Math.abs))
+    }
+    expect(mx).toBeLessThan(1e-4 * scale)
+    m1.dispose()
+    m2.dispose()
+  })
+
   it("clips the global gradient norm before Adam", () => {
     const b = fixedW(8, 3)
     const m1 = RegressionTransformer.create(cfg)

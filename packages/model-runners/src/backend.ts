@@ -78,8 +78,9 @@ export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
     })
   }
   const p = (async (): Promise<BackendInfo> => {
-    const candidates: Concrete[] =
-      effective === "auto" ? ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] : [effective as Concrete, "cpu"]
+    // an explicit choice that is unavailable falls back down the same order
+    const order: Concrete[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]
+    const candidates = effective === "auto" ? order : order.slice(order.indexOf(effective as Concrete))
     const failures: string[] = []
     for (const c of candidates) {
       const err = await tryBackend(c)
@@ -126,10 +127,12 @@ const matmulExplicitGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.
   save([a, b])
   return {
     value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved
-      return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)]
-    }
+    // tidy: tfjs keeps every tensor created during backprop until the end unless a scope frees it
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sa, sb] = saved
+        return [tf.matMul(dy, transposeLast2(sb)), tf.matMul(transposeLast2(sa), dy)]
+      })
   }
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
 

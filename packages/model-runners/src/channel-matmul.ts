@@ -28,12 +28,13 @@ const channelMatmulConv = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.G
   save([a, b])
   return {
     value: convForward(a, b), // [M, N, P]
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved
-      const da = tf.transpose(convForward(tf.transpose(dy, [0, 2, 1]), tf.transpose(sb, [2, 1, 0])), [0, 2, 1]) // [M, C, N]
-      const db = convForward(tf.transpose(sa, [1, 0, 2]), dy) // [C, N, P]
-      return [da, db]
-    }
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sa, sb] = saved
+        const da = tf.transpose(convForward(tf.transpose(dy, [0, 2, 1]), tf.transpose(sb, [2, 1, 0])), [0, 2, 1]) // [M, C, N]
+        const db = convForward(tf.transpose(sa, [1, 0, 2]), dy) // [C, N, P]
+        return [da, db]
+      })
   }
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
 

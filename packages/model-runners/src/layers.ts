@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
-import { matmul } from "./backend"
+import { onWasm } from "./backend"
+import { ForwardError } from "./errors"
 
 /**
  * Building blocks of the GPT-2 style models, chosen for the tfjs wasm backend:
@@ -32,16 +33,17 @@ const layerNormCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: 
   save([xhat, rstd, w])
   return {
     value: tf.add(tf.mul(xhat, w), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx, sr, sw] = saved
-      const g = tf.mul(dy, sw) // [rows, d]
-      const mg = tf.mean(g, -1, true) // [rows, 1]
-      const mgx = tf.mean(tf.mul(g, sx), -1, true) // [rows, 1]
-      const dx = tf.mul(tf.sub(tf.sub(g, mg), tf.mul(sx, mgx)), sr) // [rows, d]
-      const dw = tf.sum(tf.mul(dy, sx), 0) // [d]
-      const db = tf.sum(dy, 0) // [d]
-      return [dx, dw, db]
-    }
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sx, sr, sw] = saved
+        const g = tf.mul(dy, sw) // [rows, d]
+        const mg = tf.mean(g, -1, true) // [rows, 1]
+        const mgx = tf.mean(tf.mul(g, sx), -1, true) // [rows, 1]
+        const dx = tf.mul(tf.sub(tf.sub(g, mg), tf.mul(sx, mgx)), sr) // [rows, d]
+        const dw = tf.sum(tf.mul(dy, sx), 0) // [d]
+        const db = tf.sum(dy, 0) // [d]
+        return [dx, dw, db]
+      })
   }
 })
 
@@ -63,14 +65,15 @@ const geluCustom = custom((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const u = tf.mul(tf.mul(x, tf.add(tf.mul(x2, GELU_A), 1)), 2 * GELU_C)
   return {
     value: tf.mul(x, tf.sigmoid(u)),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sx] = saved
-      const sx2 = tf.mul(sx, sx)
-      const s = tf.sigmoid(tf.mul(tf.mul(sx, tf.add(tf.mul(sx2, GELU_A), 1)), 2 * GELU_C))
-      const du = tf.mul(tf.add(tf.mul(sx2, 3 * GELU_A), 1), 2 * GELU_C)
-      const ds = tf.add(s, tf.mul(tf.mul(sx, tf.mul(s, tf.sub(1, s))), du))
-      return [tf.mul(dy, ds)]
-    }
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sx] = saved
+        const sx2 = tf.mul(sx, sx)
+        const s = tf.sigmoid(tf.mul(tf.mul(sx, tf.add(tf.mul(sx2, GELU_A), 1)), 2 * GELU_C))
+        const du = tf.mul(tf.add(tf.mul(sx2, 3 * GELU_A), 1), 2 * GELU_C)
+        const ds = tf.add(s, tf.mul(tf.mul(sx, tf.mul(s, tf.sub(1, s))), du))
+        return [tf.mul(dy, ds)]
+      })
   }
 })
 
@@ -78,9 +81,32 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return geluCustom(x)
 }
 
-/** x [rows, in] @ W [in, out] + b [out] -> [rows, out]. */
+/**
+ * x [rows, in] @ W [in, out] + b [out] -> [rows, out], one tape node with a hand-written gradient:
+ *   dx = dy @ W^T,  dW = x^T @ dy,  db = sum_rows(dy)
+ * (explicit transposes on wasm, where transposed matmuls take a naive path; transpose flags elsewhere).
+ * It keeps only x and W for the backward pass (autograd of matmul + add also kept x @ W).
+ */
+const linearCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, w])
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sx, sw] = saved
+        const wasm = onWasm()
+        const dx = wasm ? tf.matMul(dy, tf.transpose(sw)) : tf.matMul(dy, sw, false, true) // [rows, in]
+        const dw = wasm ? tf.matMul(tf.transpose(sx), dy) : tf.matMul(sx, dy, true, false) // [in, out]
+        return [dx, dw, tf.sum(dy, 0)]
+      })
+  }
+})
+
 export function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return tf.add(matmul(x, w), b)
+  if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
+    throw new ForwardError({ field: "linear", reason: `expected x [rows, in] and W [in, out], got [${x.shape}] and [${w.shape}]` })
+  }
+  return linearCustom(x, w, b)
 }
 
 /** Additive causal mask [T, T]: 0 where key <= query, -1e9 above the diagonal. */

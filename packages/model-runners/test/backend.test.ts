@@ -29,8 +29,10 @@ describe("initBackend", () => {
   it("honours CONCEPTSCOPE_BACKEND and rejects unknown names", async () => {
     process.env.CONCEPTSCOPE_BACKEND = "tfjs-node"
     const r = await initBackend()
-    expect(r.name).toBe("cpu") // tfjs-node is not installed here: explicit choice falls back to cpu
-    expect(r.reason).toMatch(/CONCEPTSCOPE_BACKEND=tfjs-node/)
+    expect(r.name).toBe("wasm") // tfjs-node is not installed here: falls back down the order
+    expect(r.reason).toMatch(/CONCEPTSCOPE_BACKEND=tfjs-node; unavailable: tfjs-node:/)
+    expect((await initBackend("cpu")).name).toBe("cpu")
+    expect(tf.getBackend()).toBe("cpu")
     process.env.CONCEPTSCOPE_BACKEND = "tpu"
     await expect(initBackend()).rejects.toThrow(BackendError)
     delete process.env.CONCEPTSCOPE_BACKEND

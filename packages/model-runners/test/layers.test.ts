@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { gelu, initBackend, layerNorm } from "../src/index"
+import { gelu, initBackend, layerNorm, linear } from "../src/index"
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let mx = 0
@@ -42,5 +42,22 @@ describe("layers with hand-written gradients", () => {
     const g1 = tf.grad((a: tf.Tensor) => tf.sum(gelu(a)))(x)
     const g2 = tf.grad((a: tf.Tensor) => tf.sum(geluRef(a)))(x)
     expect(maxAbsDiff(g1.dataSync(), g2.dataSync())).toBeLessThan(1e-5)
+  })
+})
+
+describe("linear with a hand-written gradient", () => {
+  it("value and gradients equal autograd of matMul + add", () => {
+    const rng = new Rng(4)
+    const x = tf.tensor2d(rng.normals(9 * 5), [9, 5])
+    const w = tf.tensor2d(rng.normals(5 * 3), [5, 3])
+    const b = tf.tensor1d(rng.normals(3))
+    const r = tf.tensor2d(rng.normals(9 * 3), [9, 3])
+    const ref = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.add(tf.matMul(a, c), d)
+    expect(maxAbsDiff(linear(x, w, b).dataSync(), ref(x, w, b).dataSync())).toBeLessThan(1e-5)
+    const loss = (f: typeof ref) => (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(f(a, c, d), r))
+    const g1 = tf.grads(loss(linear))([x, w, b])
+    const g2 = tf.grads(loss(ref))([x, w, b])
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-5)
+    expect(() => linear(tf.zeros([2, 3, 5]), w, b)).toThrow(/expected x/)
   })
 })

@@ -123,6 +123,8 @@ export async function readFast(
 ): Promise<Table> {
   const numRows = Number(meta.num_rows)
   const out = wanted.map((c) => allocateColumn(c, numRows))
+  // every (row group, column) chunk lands in its own slice of the output: read them concurrently
+  const reads: Promise<void>[] = []
   let row0 = 0
   for (const rg of meta.row_groups) {
     const rows = Number(rg.num_rows)
@@ -130,10 +132,11 @@ export async function readFast(
       throw new ParquetError({ file, reason: `row group has ${rg.columns.length} column chunks, expected ${stored.length}` })
     for (let j = 0; j < wanted.length; j++) {
       const k = stored.findIndex((c) => c.name === wanted[j].name)
-      await readChunk(fh, rg.columns[k], wanted[j], out[j], rows, row0, file)
+      reads.push(readChunk(fh, rg.columns[k], wanted[j], out[j], rows, row0, file))
     }
     row0 += rows
   }
+  await Promise.all(reads)
   if (row0 !== numRows) throw new ParquetError({ file, reason: `row groups hold ${row0} rows, footer says ${numRows}` })
   return { numRows, columns: out }
 }

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench`: speed figures of the synthetic experiment's hot paths on the active backend, each
+ * beside a baseline measured in the same run so the numbers read as ratios:
+ * - training step (forward + backward + Adam) of the quick and paper models; baseline: the quick step.
+ * - TD (leave-one-out 10-NN) on 700 points x 4096 dims; target < 0.5 s per layer.
+ * - activation store write / read MB/s of float32 vectors; baseline: raw fs write / read of the same bytes.
+ * Not a test: numbers depend on the machine. `--quick` shortens every measurement.
+ */
+import { benchActivationStore } from "@conceptscope/activation-store"
+import { benchTrainStep } from "@conceptscope/finetuners"
+import { initBackend } from "@conceptscope/model-runners"
+import { loadConfig } from "@conceptscope/pipeline"
+import { benchTD } from "@conceptscope/probes"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const short = process.argv.includes("--quick")
+const rows: string[][] = []
+const row = (...cells: (string | number)[]) => {
+  rows.push(cells.map(String))
+  process.stderr.write(cells.join("  ") + "\n")
+}
+
+async function modelOf(name: string) {
+  const { config } = await Effect.runPromise(loadConfig(name))
+  const m = config.model
+  return {
+    batch: config.train.batchSize,
+    model: { ...m, xDim: config.task.dim, maxExamples: config.task.nExamples, seed: 0 }
+  }
+}
+
+function rawIo(bytes: number, dir: string): { writeMBs: number; readMBs: number } {
+  const buf = Buffer.alloc(bytes, 7)
+  const file = path.join(dir, "raw.bin")
+  let t = performance.now()
+  fs.writeFileSync(file, buf)
+  const w = (performance.now() - t) / 1000
+  t = performance.now()
+  fs.readFileSync(file)
+  const r = (performance.now() - t) / 1000
+  fs.rmSync(file)
+  return { writeMBs: bytes / 1e6 / w, readMBs: bytes / 1e6 / r }
+}
+
+const main = async () => {
+  const info = await initBackend()
+  row("backend", info.name, info.reason)
+  const quick = await modelOf("quick")
+  const paper = await modelOf("paper")
+  const q = await benchTrainStep(quick.model, quick.batch, short ? 3 : 20)
+  row("train step, quick model", `${q.msPerStep.toFixed(1)} ms`, `batch ${quick.batch}`, "1.00x (baseline)")
+  const p = await benchTrainStep(paper.model, paper.batch, short ? 1 : 3)
+  row("train step, paper model", `${p.msPerStep.toFixed(1)} ms`, `batch ${paper.batch}`, `${(p.msPerStep / q.msPerStep).toFixed(1)}x quick`)
+  const steps = 80_000
+  row("  paper: 80K steps would take", `${((p.msPerStep * steps) / 3.6e6).toFixed(1)} h on this backend`)
+  const tdMs = benchTD(700, 4096)
+  row("TD 700 x 4096 (LOO 10-NN)", `${tdMs.toFixed(0)} ms`, "target < 500 ms", `${(tdMs / 500).toFixed(2)}x target`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cs-bench-"))
+  const store = await benchActivationStore({ rows: 700, dModel: 4096, dir, layers: short ? 2 : 8 })
+  const raw = rawIo(700 * 4096 * 4 * (short ? 2 : 8), dir)
+  row("activation store write", `${store.writeMBs.toFixed(0)} MB/s`, "target >= 300", `${(store.writeMBs / raw.writeMBs).toFixed(2)}x raw fs write (${raw.writeMBs.toFixed(0)} MB/s)`)
+  row("activation store read", `${store.readMBs.toFixed(0)} MB/s`, "target >= 500", `${(store.readMBs / raw.readMBs).toFixed(2)}x raw fs read (${raw.readMBs.toFixed(0)} MB/s)`)
+  fs.rmSync(dir, { recursive: true, force: true })
+  console.log("\n| measurement | value | note | ratio |\n|---|---|---|---|")
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`)
+}
+
+main().catch((e) => {
+  process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})
