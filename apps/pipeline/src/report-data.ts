@@ -1,4 +1,5 @@
 import type { ArtifactRef } from "@conceptscope/artifacts"
+import { diagonalStats } from "@conceptscope/interventions"
 import { halfwayCrossing, spearman } from "@conceptscope/probes"
 import type { ReportInput } from "@conceptscope/reporters"
 import { Effect } from "effect"
@@ -81,8 +82,7 @@ export const reportInput = (ctx: ReportContext) =>
     const patching = yield* readPatching(need("patch"))
     const errors = yield* readErrorCurves(need("curves"))
     const lastPatch = patching[patching.length - 1]
-    const diag = lastPatch ? lastPatch.matrix.reduce((s, row, i) => s + row[i], 0) / C : NaN
-    const off = lastPatch ? lastPatch.matrix.reduce((s, row, i) => s + row.reduce((a, v, j) => a + (i === j ? 0 : v), 0), 0) / (C * (C - 1)) : NaN
+    const { diagonalMean: diag, offDiagonalMean: off } = lastPatch ? diagonalStats(lastPatch.matrix) : { diagonalMean: NaN, offDiagonalMean: NaN }
     const finalLoss = Array.from({ length: C }, (_, c) => loss.find((l) => l.step === finalStep && l.concept === c)?.nmse ?? NaN)
     const concepts = Array.from({ length: C }, (_, c) => `B${c + 1}`)
     const artifactKeys = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, `${v!.ref.kind}/${v!.ref.key}`]))

@@ -2,6 +2,7 @@ import { defineStage, getColumn, tableFromRecords, type ArtifactRef } from "@con
 import { progress, residPost } from "@conceptscope/core"
 import { conceptMeans, patchingMatrix, type PositionedMeans } from "@conceptscope/interventions"
 import type { RegressionTransformer } from "@conceptscope/model-runners"
+import type { PatchingResult } from "@conceptscope/reporters"
 import type { RegressionBatch } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
@@ -24,13 +25,6 @@ export const PatchParams = Schema.Struct({
   checkpoints: Schema.Array(Schema.Struct({ step: Schema.Int, stage: Schema.Literal("middle", "final") }))
 })
 
-export interface PatchingResult {
-  step: number
-  stage: "middle" | "final"
-  layer: number
-  matrix: number[][]
-  unpatched: number[]
-}
 
 /** Normalised MSE over the x tokens after `firstPatched` (those whose prediction can see a patch). */
 export function scoreAfter(batch: RegressionBatch, preds: Float32Array, firstPatched: number): number {
