@@ -10,6 +10,7 @@ import { patchStage } from "./stages/patch"
 import { probeStage, readTD } from "./stages/probe"
 import { trainStage } from "./stages/train"
 import { versioned } from "./code-version"
+import { STAGE_ORDER, type StageName } from "./stage-names"
 
 // Each stage's version carries the hash of the code it runs (the packages it uses and its stage file).
 const stages = {
@@ -22,9 +23,7 @@ const stages = {
   curves: versioned(errorCurvesStage, ["core", "task-generators", "model-runners", "artifacts"], "error-curves.ts")
 }
 
-/** The stages of one sweep cell, in order. `--until` stops after the named one. */
-export const STAGE_ORDER = ["data", "train", "extract", "probe", "embed", "patch", "curves", "report"] as const
-export type StageName = (typeof STAGE_ORDER)[number]
+export { STAGE_ORDER, type StageName }
 
 export interface CellResult {
   readonly seed: number

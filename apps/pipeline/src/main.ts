@@ -4,11 +4,10 @@ import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
-import { TensorBackendLive } from "./backend"
-import { STAGE_ORDER, type StageName } from "./cell"
 import { InProcessExecutor } from "./executor"
 import { DEFAULT_CONFIG, loadConfig } from "./load-config"
-import { sweep } from "./sweep"
+
+import { STAGE_ORDER, type StageName } from "./stage-names"
 
 const configOpt = Options.text("config").pipe(
   Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (quick, emergence, overlapping, paper)"),
@@ -33,6 +32,8 @@ const sweepCmd = Command.make(
     Effect.gen(function* () {
       const t0 = performance.now()
       const { config, file } = yield* loadConfig(o.config, o.set)
+      // Loaded on demand so that `validate` and `--help` start without tensor or figure code.
+      const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep"), import("./backend")]))
       const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", config.name))
       const layers = Layer.mergeAll(ArtifactStoreLive(store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
       const outcome = yield* sweep({ config, file, until: o.until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
