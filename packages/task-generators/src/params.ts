@@ -31,7 +31,17 @@ export type Layout = typeof LayoutSchema.Type
 
 export const WeightPoolSchema = Schema.Union(
   Schema.Struct({ kind: Schema.Literal("fresh") }),
-  Schema.Struct({ kind: Schema.Literal("pool"), size: PositiveInt, seed: Schema.NonNegativeInt })
+  Schema.Struct({
+    kind: Schema.Literal("pool"),
+    size: PositiveInt,
+    seed: Schema.NonNegativeInt,
+    /**
+     * Rescale every pool vector to squared norm r * weightScale^2 (its expectation), so that all bases
+     * carry the same signal. Without it a basis whose few draws happen to be small is learned last (or
+     * never) simply because it contributes little to the loss.
+     */
+    normalize: Schema.optional(Schema.Boolean)
+  })
 )
 export type WeightPool = typeof WeightPoolSchema.Type
 

@@ -44,7 +44,7 @@ export interface BatchSampler {
 /**
  * The finite weight pool of `{ kind: "pool", size: M, seed }`: M vectors per basis, each r normals
  * times weightScale on the basis's coordinates, from `new Rng(seed).fork("weight-pool")`, drawn
- * basis by basis. Null for `{ kind: "fresh" }`.
+ * basis by basis; with `normalize`, each rescaled to squared norm r * weightScale^2. Null for `{ kind: "fresh" }`.
  */
 export function weightPool(params: RegressionTaskParams): Float32Array /* [nBases, M, D] */ | null {
   const pool = params.weightPool
@@ -57,6 +57,13 @@ export function weightPool(params: RegressionTaskParams): Float32Array /* [nBase
   for (let b = 0; b < nBases; b++)
     for (let m = 0; m < M; m++)
       for (let t = 0; t < r; t++) out[(b * M + m) * D + sup[b * r + t]] = weightScale * rng.normal()
+  if (pool.normalize) {
+    for (let v = 0; v < nBases * M; v++) {
+      const w = out.subarray(v * D, (v + 1) * D) // [D]
+      const norm = Math.sqrt(w.reduce((a, x) => a + x * x, 0))
+      if (norm > 0) for (let j = 0; j < D; j++) w[j] *= (Math.sqrt(r) * weightScale) / norm
+    }
+  }
   return out
 }
 

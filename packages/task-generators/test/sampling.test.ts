@@ -153,3 +153,20 @@ describe("sampling", () => {
     expect(() => fromRows({ ...rows, columns: rows.columns.slice(0, 4) })).toThrow(/w/)
   })
 })
+
+describe("normalised pools", () => {
+  it("rescales every pool vector to squared norm r * scale^2 and keeps its direction", async () => {
+    const { weightPool } = await import("../src")
+    const base = { dim: 8, nBases: 4, rank: 2, layout: "disjoint" as const, groups: 2, noiseVariance: 0.01, nExamples: 6, weightScale: 1.5 }
+    const raw = weightPool({ ...base, weightPool: { kind: "pool", size: 3, seed: 7 } })!
+    const unit = weightPool({ ...base, weightPool: { kind: "pool", size: 3, seed: 7, normalize: true } })!
+    for (let v = 0; v < 12; v++) {
+      const a = raw.subarray(v * 8, v * 8 + 8)
+      const b = unit.subarray(v * 8, v * 8 + 8)
+      const nb = b.reduce((s, x) => s + x * x, 0)
+      expect(nb).toBeCloseTo(2 * 1.5 ** 2, 4)
+      const na = Math.sqrt(a.reduce((s, x) => s + x * x, 0))
+      for (let j = 0; j < 8; j++) expect(b[j]).toBeCloseTo((a[j] / na) * Math.sqrt(nb), 5)
+    }
+  })
+})
