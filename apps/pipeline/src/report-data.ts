@@ -3,7 +3,7 @@ import { diagonalStats } from "@conceptscope/interventions"
 import { halfwayCrossing, spearman } from "@conceptscope/probes"
 import type { ReportInput } from "@conceptscope/reporters"
 import { Effect } from "effect"
-import type { CellResult } from "./cell"
+import { bestLayer, type CellResult } from "./cell"
 import type { Config } from "./config"
 import { readEmbeddings } from "./stages/embed"
 import { readErrorCurves } from "./stages/error-curves"
@@ -76,8 +76,6 @@ export const reportInput = (ctx: ReportContext) =>
     const tdSeries = atPos.filter((t) => t.layer === layer).sort((a, b) => a.step - b.step)
     const steps = [...new Set(atPos.map((t) => t.step))].sort((a, b) => a - b)
     const finalStep = steps[steps.length - 1]
-    const finalRows = atPos.filter((t) => t.step === finalStep && t.layer >= 0)
-    const peak = finalRows.reduce((b, t) => (t.td > b.td ? t : b), finalRows[0])
     const embeddings = yield* readEmbeddings(need("embed"))
     const patching = yield* readPatching(need("patch"))
     const errors = yield* readErrorCurves(need("curves"))
@@ -108,7 +106,7 @@ export const reportInput = (ctx: ReportContext) =>
         reportedLayer: layer,
         tdFirst: tdSeries[0]?.td ?? NaN,
         tdFinal: tdSeries[tdSeries.length - 1]?.td ?? NaN,
-        tdPeakLayerFinal: peak?.layer ?? -1,
+        tdPeakLayerFinal: bestLayer(td, finalStep, pos),
         coupling: coupling(loss, tdSeries, C),
         patching: lastPatch ? { step: lastPatch.step, diagonalMean: diag, offDiagonalMean: off, ratio: off / diag } : null,
         stageSeconds: Object.fromEntries(ctx.timings.map((t) => [t.stage, t.seconds])),
