@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { BackendError, ForwardError } from "./errors"
-import { installWasmKernels } from "./wasm-kernels"
+import { installWasmKernels, nativeMatmulActive } from "@conceptscope/kernels"
 
 /**
  * Tensor backend selection and the few wasm-specific workarounds the models need.
@@ -9,7 +9,8 @@ import { installWasmKernels } from "./wasm-kernels"
  * The two node packages are optional installs (they download libtensorflow while installing), so they
  * are tried through a dynamic `import()` and skipped cleanly when absent.
  * `CONCEPTSCOPE_BACKEND` (same names) replaces "auto"; an explicit argument wins over the variable.
- * On wasm it also installs faster Identity/Cast/Sum kernels (see wasm-kernels.ts).
+ * On wasm it also installs the kernel replacements of @conceptscope/kernels: native ones over CBLAS when
+ * the addon and a BLAS load (CONCEPTSCOPE_NATIVE=0 turns them off), else zero-copy Identity/Cast and a JS Sum.
  */
 export type BackendPref = "auto" | "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu"
 
@@ -85,11 +86,11 @@ export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
     for (const c of candidates) {
       const err = await tryBackend(c)
       if (err === null) {
-        if (c === "wasm") installWasmKernels()
+        const kernels = c === "wasm" ? `; ${installWasmKernels().reason}` : ""
         const reason =
-          failures.length === 0
+          (failures.length === 0
             ? `${source}${effective === "auto" ? `, first available` : ""}`
-            : `${source}; unavailable: ${failures.join("; ")}`
+            : `${source}; unavailable: ${failures.join("; ")}`) + kernels
         const info: BackendInfo = { name: c, reason }
         if (process.env.CONCEPTSCOPE_QUIET !== "1") {
           process.stderr.write(`[backend] using ${c} (${reason})\n`)
@@ -104,8 +105,15 @@ export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
   return p
 }
 
-/** True when the active tfjs backend is wasm (where the custom matmul gradient is used). */
+/** True when the active tfjs backend is wasm. */
 export const onWasm = (): boolean => tf.getBackend() === "wasm"
+
+/**
+ * True on wasm with its stock matmul kernels, whose transposed and batched forms take naive slow paths:
+ * the models then use explicit transposes and depthwise-convolution attention. With the native kernels
+ * (CBLAS) every matmul form is fast and the plain tfjs ops and gradients are used.
+ */
+export const stockWasmMatmul = (): boolean => onWasm() && !nativeMatmulActive()
 
 /** Swap the last two axes: [..., m, n] -> [..., n, m]. */
 export function transposeLast2(x: tf.Tensor): tf.Tensor {
@@ -144,7 +152,7 @@ const matmulExplicitGrad = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.
  * On wasm the gradient is the explicit-transpose one above; elsewhere tfjs's built-in gradient.
  */
 export function matmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const mm = onWasm() ? matmulExplicitGrad : (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y)
+  const mm = stockWasmMatmul() ? matmulExplicitGrad : (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y)
   if (b.rank === 2 && a.rank > 2) {
     const lead = a.shape.slice(0, -1)
     const k = a.shape[a.rank - 1]

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { onWasm } from "./backend"
+import { stockWasmMatmul } from "./backend"
 import { ForwardError } from "./errors"
 
 /**
@@ -47,5 +47,5 @@ export function channelMatmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.rank !== 3 || b.rank !== 3 || a.shape[1] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new ForwardError({ field: "channelMatmul", reason: `expected a [M, C, N] and b [C, N, P], got [${a.shape}] and [${b.shape}]` })
   }
-  return onWasm() ? channelMatmulConv(a, b) : channelMatmulBatched(a, b)
+  return stockWasmMatmul() ? channelMatmulConv(a, b) : channelMatmulBatched(a, b)
 }

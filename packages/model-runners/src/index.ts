@@ -1,6 +1,6 @@
-export { initBackend, matmul, onWasm, transposeLast2, type BackendInfo, type BackendPref } from "./backend"
+export { initBackend, matmul, onWasm, stockWasmMatmul, transposeLast2, type BackendInfo, type BackendPref } from "./backend"
 export { channelMatmul } from "./channel-matmul"
-export { installWasmKernels } from "./wasm-kernels"
+export { installWasmKernels, uninstallWasmKernels, nativeMatmulActive } from "@conceptscope/kernels"
 export {
   RegressionTransformer,
   RegressionTransformerConfig,

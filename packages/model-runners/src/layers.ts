@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { onWasm } from "./backend"
+import { stockWasmMatmul } from "./backend"
 import { ForwardError } from "./errors"
 
 /**
@@ -94,7 +94,7 @@ const linearCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [sx, sw] = saved
-        const wasm = onWasm()
+        const wasm = stockWasmMatmul()
         const dx = wasm ? tf.matMul(dy, tf.transpose(sw)) : tf.matMul(dy, sw, false, true) // [rows, in]
         const dw = wasm ? tf.matMul(tf.transpose(sx), dy) : tf.matMul(sx, dy, true, false) // [in, out]
         return [dx, dw, tf.sum(dy, 0)]

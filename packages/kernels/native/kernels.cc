@@ -1,0 +1,292 @@
+// Native kernels for the tfjs wasm backend, over a CBLAS loaded at run time.
+//
+// Every function works on the wasm heap: JS passes the heap as a Float32Array (backend.wasm.HEAPF32)
+// plus element offsets, so nothing is copied in or out. The BLAS is dlopen'ed (no headers, no -dev
+// package at build time); only cblas_sgemm is required.
+//
+// Exports:
+//   init(paths: string[]) -> string | null      the library that loaded (null: none did)
+//   setThreads(n)                               openblas_set_num_threads when the library has it
+//   gemm(heap, transA, transB, M, N, K, aOffs, bOffs, cOffs)
+//        C_i [M, N] = op(A_i) op(B_i) for every i; offsets are Float64Arrays of element offsets,
+//        A_i is [M, K] ([K, M] when transA), B_i is [K, N] ([N, K] when transB), all row-major
+//   stridedCopy(heap, srcOff, dstOff, shape: Int32Array, srcStrides: Float64Array)
+//        dst (contiguous, `shape`) [i...] = src[srcOff + sum i_d * srcStrides_d]
+//   broadcastAdd(heap, outOff, shape: Int32Array, bOff, bStrides: Float64Array)
+//        out[i...] += b[bOff + sum i_d * bStrides_d]   (stride 0 = broadcast axis)
+//   activation(heap, off, n, kind, alpha)       in place: 0 linear 1 relu 2 relu6 3 leakyrelu 4 sigmoid 5 elu
+//   sumMiddle(heap, xOff, outOff, outer, rows, cols)
+//        x [outer, rows, cols] summed over rows -> out [outer, cols], float64 accumulators
+//   unary(heap, xOff, outOff, n, kind)          0 tanh 1 sigmoid
+#include <node_api.h>
+#include <algorithm>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+typedef void (*sgemm_t)(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
+                        float*, int);
+typedef void (*set_threads_t)(int);
+
+sgemm_t sgemm = nullptr;
+set_threads_t set_threads = nullptr;
+
+#define CHECK(call)                                                  \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      napi_throw_error(env, nullptr, "conceptscope-kernels: " #call); \
+      return nullptr;                                                \
+    }                                                                \
+  } while (0)
+
+struct Args {
+  napi_value v[10];
+  size_t n = 10;
+};
+
+bool get_args(napi_env env, napi_callback_info info, Args& a, size_t need) {
+  if (napi_get_cb_info(env, info, &a.n, a.v, nullptr, nullptr) != napi_ok || a.n < need) {
+    napi_throw_error(env, nullptr, "conceptscope-kernels: wrong number of arguments");
+    return false;
+  }
+  return true;
+}
+
+// Pointer to the start of a typed array's elements.
+template <typename T>
+T* typed(napi_env env, napi_value v, size_t* len) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok) return nullptr;
+  if (len) *len = length;
+  return static_cast<T*>(data);
+}
+
+// A JS number (booleans and other values are coerced: true -> 1).
+double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_value n;
+  if (napi_coerce_to_number(env, v, &n) == napi_ok) napi_get_value_double(env, n, &d);
+  return d;
+}
+
+napi_value Init(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 1)) return nullptr;
+  uint32_t n = 0;
+  CHECK(napi_get_array_length(env, a.v[0], &n));
+  napi_value result;
+  CHECK(napi_get_null(env, &result));
+  for (uint32_t i = 0; i < n && !sgemm; i++) {
+    napi_value s;
+    CHECK(napi_get_element(env, a.v[0], i, &s));
+    char path[1024];
+    size_t len = 0;
+    CHECK(napi_get_value_string_utf8(env, s, path, sizeof path, &len));
+    void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) continue;
+    sgemm = reinterpret_cast<sgemm_t>(dlsym(h, "cblas_sgemm"));
+    set_threads = reinterpret_cast<set_threads_t>(dlsym(h, "openblas_set_num_threads"));
+    if (!sgemm) {
+      dlclose(h);
+      continue;
+    }
+    CHECK(napi_create_string_utf8(env, path, len, &result));
+  }
+  return result;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 1)) return nullptr;
+  if (set_threads) set_threads(static_cast<int>(num(env, a.v[0])));
+  return nullptr;
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 9)) return nullptr;
+  if (!sgemm) {
+    napi_throw_error(env, nullptr, "conceptscope-kernels: no BLAS loaded");
+    return nullptr;
+  }
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  bool ta = num(env, a.v[1]) != 0, tb = num(env, a.v[2]) != 0;
+  int M = (int)num(env, a.v[3]), N = (int)num(env, a.v[4]), K = (int)num(env, a.v[5]);
+  size_t nb = 0;
+  double* ao = typed<double>(env, a.v[6], &nb);
+  double* bo = typed<double>(env, a.v[7], nullptr);
+  double* co = typed<double>(env, a.v[8], nullptr);
+  int lda = ta ? M : K, ldb = tb ? K : N;
+  for (size_t i = 0; i < nb; i++) {
+    float* C = heap + (size_t)co[i];
+    if (K == 0) {
+      memset(C, 0, sizeof(float) * (size_t)M * N);
+      continue;
+    }
+    sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, 1.0f, heap + (size_t)ao[i], lda,
+          heap + (size_t)bo[i], ldb, 0.0f, C, N);
+  }
+  return nullptr;
+}
+
+// Recursive strided walk over `shape`; the innermost axis is a tight loop (memcpy when unit stride).
+void copy_rec(const float* src, float*& dst, const int32_t* shape, const double* st, int rank, int d) {
+  const int n = shape[d];
+  const ptrdiff_t s = (ptrdiff_t)st[d];
+  if (d == rank - 1) {
+    if (s == 1) {
+      memcpy(dst, src, sizeof(float) * n);
+      dst += n;
+    } else {
+      for (int i = 0; i < n; i++) *dst++ = src[i * s];
+    }
+    return;
+  }
+  for (int i = 0; i < n; i++) copy_rec(src + i * s, dst, shape, st, rank, d + 1);
+}
+
+napi_value StridedCopy(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  size_t rank = 0;
+  const int32_t* shape = typed<int32_t>(env, a.v[3], &rank);
+  const double* st = typed<double>(env, a.v[4], nullptr);
+  float* dst = heap + (size_t)num(env, a.v[2]);
+  const float* src = heap + (size_t)num(env, a.v[1]);
+  if (rank == 0) {
+    *dst = *src;
+    return nullptr;
+  }
+  for (size_t d = 0; d < rank; d++)
+    if (shape[d] == 0) return nullptr;
+  copy_rec(src, dst, shape, st, (int)rank, 0);
+  return nullptr;
+}
+
+void add_rec(float*& out, const float* b, const int32_t* shape, const double* st, int rank, int d) {
+  const int n = shape[d];
+  const ptrdiff_t s = (ptrdiff_t)st[d];
+  if (d == rank - 1) {
+    if (s == 0) {
+      const float v = *b;
+      for (int i = 0; i < n; i++) *out++ += v;
+    } else {
+      for (int i = 0; i < n; i++) *out++ += b[i * s];
+    }
+    return;
+  }
+  for (int i = 0; i < n; i++) add_rec(out, b + i * s, shape, st, rank, d + 1);
+}
+
+napi_value BroadcastAdd(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  size_t rank = 0;
+  const int32_t* shape = typed<int32_t>(env, a.v[2], &rank);
+  const double* st = typed<double>(env, a.v[4], nullptr);
+  float* out = heap + (size_t)num(env, a.v[1]);
+  const float* b = heap + (size_t)num(env, a.v[3]);
+  for (size_t d = 0; d < rank; d++)
+    if (shape[d] == 0) return nullptr;
+  if (rank == 0) {
+    *out += *b;
+    return nullptr;
+  }
+  add_rec(out, b, shape, st, (int)rank, 0);
+  return nullptr;
+}
+
+napi_value Activation(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* x = typed<float>(env, a.v[0], nullptr) + (size_t)num(env, a.v[1]);
+  const size_t n = (size_t)num(env, a.v[2]);
+  const int kind = (int)num(env, a.v[3]);
+  const float alpha = (float)num(env, a.v[4]);
+  switch (kind) {
+    case 1: for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0; break;
+    case 2: for (size_t i = 0; i < n; i++) x[i] = x[i] < 0 ? 0 : (x[i] > 6 ? 6 : x[i]); break;
+    case 3: for (size_t i = 0; i < n; i++) x[i] = x[i] < 0 ? alpha * x[i] : x[i]; break;
+    case 4: for (size_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case 5: for (size_t i = 0; i < n; i++) x[i] = x[i] < 0 ? expm1f(x[i]) : x[i]; break;
+    default: break;
+  }
+  return nullptr;
+}
+
+napi_value SumMiddle(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 6)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  float* out = heap + (size_t)num(env, a.v[2]);
+  const size_t outer = (size_t)num(env, a.v[3]), rows = (size_t)num(env, a.v[4]), cols = (size_t)num(env, a.v[5]);
+  if (cols == 1) {
+    for (size_t o = 0; o < outer; o++) {
+      const float* r = x + o * rows;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      size_t i = 0;
+      for (; i + 4 <= rows; i += 4) s0 += r[i], s1 += r[i + 1], s2 += r[i + 2], s3 += r[i + 3];
+      for (; i < rows; i++) s0 += r[i];
+      out[o] = (float)((s0 + s1) + (s2 + s3));
+    }
+    return nullptr;
+  }
+  std::vector<double> acc(cols);
+  for (size_t o = 0; o < outer; o++) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    const float* base = x + o * rows * cols;
+    for (size_t r = 0; r < rows; r++) {
+      const float* row = base + r * cols;
+      for (size_t c = 0; c < cols; c++) acc[c] += row[c];
+    }
+    for (size_t c = 0; c < cols; c++) out[o * cols + c] = (float)acc[c];
+  }
+  return nullptr;
+}
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  float* out = heap + (size_t)num(env, a.v[2]);
+  const size_t n = (size_t)num(env, a.v[3]);
+  switch ((int)num(env, a.v[4])) {
+    case 0: for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]); break;
+    case 1: for (size_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    default: break;
+  }
+  return nullptr;
+}
+
+napi_value Register(napi_env env, napi_value exports) {
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {{"init", Init},           {"setThreads", SetThreads}, {"gemm", Gemm},
+             {"stridedCopy", StridedCopy}, {"broadcastAdd", BroadcastAdd}, {"activation", Activation},
+             {"sumMiddle", SumMiddle}, {"unary", Unary}};
+  for (const auto& f : fns) {
+    napi_value v;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;
+    if (napi_set_named_property(env, exports, f.name, v) != napi_ok) return nullptr;
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Register)

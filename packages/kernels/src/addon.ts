@@ -1,0 +1,60 @@
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+// @ts-expect-error: plain .mjs build script (shared with the npm postinstall), no types
+import { addonPath, buildAddon } from "../build.mjs"
+
+/** The functions of native/kernels.cc (see the header comment there for the exact semantics). */
+export interface KernelsAddon {
+  init(paths: readonly string[]): string | null
+  setThreads(n: number): void
+  /** C_i [M, N] = op(A_i) op(B_i); offsets in float32 elements of `heap`. */
+  gemm(heap: Float32Array, transA: boolean, transB: boolean, M: number, N: number, K: number, aOffs: Float64Array, bOffs: Float64Array, cOffs: Float64Array): void
+  stridedCopy(heap: Float32Array, srcOff: number, dstOff: number, shape: Int32Array, srcStrides: Float64Array): void
+  broadcastAdd(heap: Float32Array, outOff: number, shape: Int32Array, bOff: number, bStrides: Float64Array): void
+  activation(heap: Float32Array, off: number, n: number, kind: number, alpha: number): void
+  sumMiddle(heap: Float32Array, xOff: number, outOff: number, outer: number, rows: number, cols: number): void
+  unary(heap: Float32Array, xOff: number, outOff: number, n: number, kind: number): void
+}
+
+export type NativeStatus =
+  | { readonly ok: true; readonly addon: KernelsAddon; readonly blas: string }
+  | { readonly ok: false; readonly reason: string }
+
+/** Where CBLAS is looked for, in order; CONCEPTSCOPE_BLAS (a path) goes first. */
+export const BLAS_CANDIDATES = [
+  "libopenblas.so.0",
+  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "libopenblas.so",
+  "libcblas.so.3",
+  "libblas.so.3"
+]
+
+let cached: NativeStatus | undefined
+
+/**
+ * Load (building first when needed) the addon and a CBLAS. Never throws: the reason it cannot is
+ * returned instead, in one line. Cached for the process.
+ */
+export function loadNative(): NativeStatus {
+  if (cached) return cached
+  cached = (() => {
+    let file: string
+    try {
+      file = fs.existsSync(addonPath()) ? addonPath() : buildAddon()
+    } catch (e) {
+      return { ok: false, reason: `addon not built: ${e instanceof Error ? e.message : String(e)}` }
+    }
+    let addon: KernelsAddon
+    try {
+      addon = createRequire(import.meta.url)(file) as KernelsAddon
+    } catch (e) {
+      return { ok: false, reason: `addon failed to load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` }
+    }
+    const env = process.env.CONCEPTSCOPE_BLAS
+    const blas = addon.init(env ? [env, ...BLAS_CANDIDATES] : BLAS_CANDIDATES)
+    if (blas === null) return { ok: false, reason: "no CBLAS library found (apt-get install libopenblas0-pthread)" }
+    return { ok: true, addon, blas }
+  })()
+  return cached
+}

@@ -1,0 +1,54 @@
+import * as tf from "@tensorflow/tfjs"
+import { loadNative } from "./addon"
+import { installLayout } from "./overrides/layout"
+import { installMatMul } from "./overrides/matmul"
+import { installSum } from "./overrides/sum"
+import { installUnary } from "./overrides/unary"
+import { installZeroCopy } from "./overrides/zero-copy"
+import { installedKernels, restoreStockKernels } from "./wasm-backend"
+
+export interface KernelReport {
+  /** True when the native (addon + CBLAS) kernels are installed. */
+  readonly native: boolean
+  /** One line: which kernels, which BLAS, or why stock wasm is used. */
+  readonly reason: string
+  /** Every wasm kernel now replaced (the JS zero-copy/Sum ones included). */
+  readonly kernels: readonly string[]
+}
+
+let nativeActive = false
+
+/** True when BatchMatMul runs on CBLAS (then tfjs's own transposed-matmul gradient is fast). */
+export const nativeMatmulActive = (): boolean => nativeActive && tf.getBackend() === "wasm"
+
+/**
+ * Install the kernel replacements on the wasm backend (call after tf.setBackend("wasm")).
+ * `native`: false, or CONCEPTSCOPE_NATIVE=0, keeps the stock kernels apart from the addon-free JS ones
+ * (zero-copy Identity/Cast, JS Sum). Idempotent; reinstalling after restoreStockKernels() works.
+ */
+export function installWasmKernels(opts: { native?: boolean } = {}): KernelReport {
+  restoreStockKernels()
+  nativeActive = false
+  const off = opts.native === false || process.env.CONCEPTSCOPE_NATIVE === "0"
+  const status = off ? null : loadNative()
+  const done: string[] = [...installZeroCopy()]
+  if (status?.ok) {
+    // one BLAS thread unless asked: the products here are small, and OpenBLAS's spinning workers fight
+    // any other busy process for the cores (measured: a quick-model step 1.3 s with 2 threads on a
+    // loaded 2-core machine, 0.16 s with 1); PyTorch's best setting here is 1 thread as well
+    const threads = Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1")
+    status.addon.setThreads(Number.isInteger(threads) && threads > 0 ? threads : 1)
+    done.push(...installMatMul(status.addon), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon))
+    nativeActive = true
+    return { native: true, reason: `native kernels over ${status.blas}, ${Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1") || 1} BLAS thread(s)`, kernels: installedKernels() }
+  }
+  done.push(...installSum(null))
+  const why = off ? "native kernels off (CONCEPTSCOPE_NATIVE=0)" : `stock wasm kernels: ${status && !status.ok ? status.reason : "?"}`
+  return { native: false, reason: why, kernels: installedKernels() }
+}
+
+/** Back to every stock wasm kernel (for comparisons and tests). */
+export function uninstallWasmKernels(): void {
+  restoreStockKernels()
+  nativeActive = false
+}
