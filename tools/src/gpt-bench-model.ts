@@ -8,7 +8,8 @@
  * blocks (h += attn(ln1(h)); h += mlp(ln2(h))), GELU (tanh approximation) MLP of width 4 * 128;
  * ln_final, then an UNTIED head W_U [128, 256] without bias. Loss: next-token cross-entropy (mean over
  * all B*T positions) on one fixed random batch of B sequences of T+1 tokens. Adam lr 1e-4, betas
- * (0.9, 0.9999), eps 1e-8 (tf.train.adam).
+ * (0.9, 0.9999), eps 1e-8: the project's own Adam (finetuners, plain JS over the gradients read back),
+ * as the regression trainer uses it, so the step timed is the project's real training step.
  * Parameters: wte 256*128 + wpe 80*128 + 6 * 198,272 per block + ln_final 256 + head 128*256 = 1,265,664.
  *
  * Layout as in regression-transformer.ts: the residual stream is 2D and position-major, [T*B, d] with
@@ -16,6 +17,7 @@
  * The embedding is a one-hot matmul (tf.gather has no gradient on wasm).
  */
 import * as tf from "@tensorflow/tfjs"
+import { Adam } from "@conceptscope/finetuners"
 import { causalMaskValues, channelMatmul, gelu, initBackend, layerNorm, linear, matmul } from "@conceptscope/model-runners"
 
 export const GPT_BENCH = { nLayers: 6, dModel: 128, nHeads: 4, context: 80, batch: 64, vocab: 256, lr: 1e-4, beta1: 0.9, beta2: 0.9999 } as const
@@ -119,16 +121,23 @@ export async function benchGptStep(opts: { steps: number; warmup: number }): Pro
   const { tokens, targets } = makeBatch(4321)
   const labels = tf.oneHot(targets, V, 1, 0, "float32") // [T*B, V], fixed
   const mask = tf.tensor3d(causalMaskValues(T), [T, 1, T]) // [T(i), 1, T(j)]
-  const optimizer = tf.train.adam(lr, beta1, beta2, 1e-8)
+  const names = [...params.keys()]
+  const adam = new Adam({ lr, beta1, beta2, eps: 1e-8, weightDecay: 0 }, new Map(names.map((n) => [n, (params.get(n) as tf.Variable).shape])))
+  const master = new Map(names.map((n) => [n, (params.get(n) as tf.Variable).dataSync().slice() as Float32Array]))
   const step = (): number => {
-    const loss = tf.tidy(() => {
+    const { value, grads } = tf.tidy(() => {
       const f = () => tf.losses.softmaxCrossEntropy(labels, forward(params, tokens, mask)) as tf.Scalar // mean over T*B
-      return optimizer.minimize(f, true, varList) as tf.Scalar
+      return tf.variableGrads(f, varList)
     })
-    const value = loss.dataSync()[0]
-    loss.dispose()
-    if (!Number.isFinite(value)) throw new Error(`gpt bench: loss ${value}`)
-    return value
+    const loss = value.dataSync()[0]
+    const g = new Map(names.map((n) => [n, grads[(params.get(n) as tf.Variable).name].dataSync() as Float32Array]))
+    adam.step(master, g)
+    tf.dispose([value, ...Object.values(grads)])
+    tf.tidy(() => {
+      for (const n of names) (params.get(n) as tf.Variable).assign(tf.tensor(master.get(n) as Float32Array, (params.get(n) as tf.Variable).shape))
+    })
+    if (!Number.isFinite(loss)) throw new Error(`gpt bench: loss ${loss}`)
+    return loss
   }
   try {
     for (let i = 0; i < opts.warmup; i++) step()
@@ -137,7 +146,6 @@ export async function benchGptStep(opts: { steps: number; warmup: number }): Pro
     const msPerStep = (performance.now() - t0) / Math.max(opts.steps, 1)
     return { msPerStep, params: gptBenchParamCount(params) }
   } finally {
-    optimizer.dispose()
     tf.dispose([tokens, targets, labels, mask, ...varList])
   }
 }
