@@ -1,5 +1,5 @@
 /**
- * `npm run profile -- [quick|gpt] [--steps N]`: where a training step's time goes, per wasm kernel, on
+ * `npm run profile -- [quick|gpt] [--steps N] [--shapes]`: where a training step's time goes, per wasm kernel, on
  * the active backend (set CONCEPTSCOPE_NATIVE=0 for the stock kernels). Not a test.
  */
 import { benchTrainStep } from "@conceptscope/finetuners"
@@ -16,9 +16,12 @@ const main = async () => {
   const quick = { nLayers: 4, dModel: 64, nHeads: 4, tokenFormat: "xy-pair" as const, xDim: 8, maxExamples: 6, seed: 0 }
   const run = () => (which === "gpt" ? benchGptStep({ steps, warmup: 0 }) : benchTrainStep(quick, 64, steps))
   await run() // warm-up, unprofiled
-  const { kernels, totalMs } = await profileKernels(async () => {
-    await run()
-  })
+  const { kernels, totalMs } = await profileKernels(
+    async () => {
+      await run()
+    },
+    { byShape: process.argv.includes("--shapes") }
+  )
   const kernelMs = kernels.reduce((a, k) => a + k.ms, 0)
   console.log(`${which} model, ${steps} steps on ${info.name} (${info.reason})`)
   console.log(`wall ${(totalMs / steps).toFixed(1)} ms/step, in kernels ${(kernelMs / steps).toFixed(1)} ms/step`)

@@ -18,6 +18,12 @@
 //   sumMiddle(heap, xOff, outOff, outer, rows, cols)
 //        x [outer, rows, cols] summed over rows -> out [outer, cols], float64 accumulators
 //   unary(heap, xOff, outOff, n, kind)          0 tanh 1 sigmoid
+//   gelu(heap, xOff, outOff, n)                 GPT-2 tanh GELU: 0.5 x (1 + tanh(c (x + a x^3)))
+//   geluGrad(heap, xOff, dyOff, outOff, n)      dy * d gelu / dx
+//   layerNorm(heap, xOff, wOff, bOff, yOff, xhatOff, rstdOff, rows, d, eps)
+//        per row of x [rows, d]: xhat = (x - mean) * rstd, rstd = 1/sqrt(var + eps), y = xhat * w + b
+//   layerNormGrad(heap, dyOff, xhatOff, rstdOff, wOff, dxOff, dwOff, dbOff, rows, d)
+//        g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum_rows dy xhat; db = sum_rows dy
 #include <node_api.h>
 #include <algorithm>
 #include <dlfcn.h>
@@ -272,13 +278,141 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// exp(x) for float, branch-free so that loops over it vectorise (glibc's expf does not): 2^n * p(r)
+// with n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two for exactness), p a degree-6 Taylor
+// polynomial (relative error < 2e-7 on |r| <= ln2 / 2). x is clamped to [-87, 88].
+static inline float fast_expf(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest (|x| < 2^22)
+  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+  float p = 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t bits;
+  memcpy(&bits, &p, 4);
+  bits += (int32_t)n << 23;
+  memcpy(&p, &bits, 4);
+  return p;
+}
+
+const double GELU_C = 0.7978845608028654;  // sqrt(2 / pi)
+const double GELU_A = 0.044715;
+
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 4)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  float* out = heap + (size_t)num(env, a.v[2]);
+  const size_t n = (size_t)num(env, a.v[3]);
+  const float c = (float)GELU_C, k = (float)GELU_A;
+  // 0.5 x (1 + tanh u) = x sigmoid(2u)
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    out[i] = v / (1.0f + fast_expf(-2.0f * c * (v + k * v * v * v)));
+  }
+  return nullptr;
+}
+
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  const float* dy = heap + (size_t)num(env, a.v[2]);
+  float* out = heap + (size_t)num(env, a.v[3]);
+  const size_t n = (size_t)num(env, a.v[4]);
+  const float c = (float)GELU_C, k = (float)GELU_A;
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i];
+    // with s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx x s = s + 2 x s (1 - s) c (1 + 3 a x^2)
+    const float sg = 1.0f / (1.0f + fast_expf(-2.0f * c * (v + k * v * v * v)));
+    out[i] = dy[i] * (sg + 2.0f * v * sg * (1.0f - sg) * c * (1.0f + 3.0f * k * v * v));
+  }
+  return nullptr;
+}
+
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 10)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  const float* w = heap + (size_t)num(env, a.v[2]);
+  const float* b = heap + (size_t)num(env, a.v[3]);
+  float* y = heap + (size_t)num(env, a.v[4]);
+  float* xhat = heap + (size_t)num(env, a.v[5]);
+  float* rstd = heap + (size_t)num(env, a.v[6]);
+  const size_t rows = (size_t)num(env, a.v[7]), d = (size_t)num(env, a.v[8]);
+  const double eps = num(env, a.v[9]);
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * d;
+    double s = 0;
+    for (size_t j = 0; j < d; j++) s += xr[j];
+    const double mean = s / d;
+    double q = 0;
+    for (size_t j = 0; j < d; j++) q += (xr[j] - mean) * (xr[j] - mean);
+    const double rs = 1.0 / sqrt(q / d + eps);
+    rstd[r] = (float)rs;
+    float* hr = xhat + r * d;
+    float* yr = y + r * d;
+    for (size_t j = 0; j < d; j++) {
+      const float h = (float)((xr[j] - mean) * rs);
+      hr[j] = h;
+      yr[j] = h * w[j] + b[j];
+    }
+  }
+  return nullptr;
+}
+
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 10)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* dy = heap + (size_t)num(env, a.v[1]);
+  const float* xhat = heap + (size_t)num(env, a.v[2]);
+  const float* rstd = heap + (size_t)num(env, a.v[3]);
+  const float* w = heap + (size_t)num(env, a.v[4]);
+  float* dx = heap + (size_t)num(env, a.v[5]);
+  float* dw = heap + (size_t)num(env, a.v[6]);
+  float* db = heap + (size_t)num(env, a.v[7]);
+  const size_t rows = (size_t)num(env, a.v[8]), d = (size_t)num(env, a.v[9]);
+  std::vector<double> accW(d, 0.0), accB(d, 0.0);
+  for (size_t r = 0; r < rows; r++) {
+    const float* dyr = dy + r * d;
+    const float* hr = xhat + r * d;
+    double mg = 0, mgx = 0;
+    for (size_t j = 0; j < d; j++) {
+      const double g = (double)dyr[j] * w[j];
+      mg += g;
+      mgx += g * hr[j];
+      accW[j] += (double)dyr[j] * hr[j];
+      accB[j] += dyr[j];
+    }
+    mg /= d;
+    mgx /= d;
+    const double rs = rstd[r];
+    float* dxr = dx + r * d;
+    for (size_t j = 0; j < d; j++) dxr[j] = (float)(rs * ((double)dyr[j] * w[j] - mg - hr[j] * mgx));
+  }
+  for (size_t j = 0; j < d; j++) {
+    dw[j] = (float)accW[j];
+    db[j] = (float)accB[j];
+  }
+  return nullptr;
+}
+
 napi_value Register(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback fn;
   } fns[] = {{"init", Init},           {"setThreads", SetThreads}, {"gemm", Gemm},
              {"stridedCopy", StridedCopy}, {"broadcastAdd", BroadcastAdd}, {"activation", Activation},
-             {"sumMiddle", SumMiddle}, {"unary", Unary}};
+             {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
+             {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

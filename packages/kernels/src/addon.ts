@@ -14,6 +14,10 @@ export interface KernelsAddon {
   activation(heap: Float32Array, off: number, n: number, kind: number, alpha: number): void
   sumMiddle(heap: Float32Array, xOff: number, outOff: number, outer: number, rows: number, cols: number): void
   unary(heap: Float32Array, xOff: number, outOff: number, n: number, kind: number): void
+  gelu(heap: Float32Array, xOff: number, outOff: number, n: number): void
+  geluGrad(heap: Float32Array, xOff: number, dyOff: number, outOff: number, n: number): void
+  layerNorm(heap: Float32Array, xOff: number, wOff: number, bOff: number, yOff: number, xhatOff: number, rstdOff: number, rows: number, d: number, eps: number): void
+  layerNormGrad(heap: Float32Array, dyOff: number, xhatOff: number, rstdOff: number, wOff: number, dxOff: number, dwOff: number, dbOff: number, rows: number, d: number): void
 }
 
 export type NativeStatus =

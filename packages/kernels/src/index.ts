@@ -3,3 +3,4 @@ export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type Kern
 export { sumLeadingInto } from "./overrides/sum"
 export { installedKernels } from "./wasm-backend"
 export { profileKernels, type KernelTime } from "./profile"
+export { FUSED, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad } from "./overrides/fused"

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { loadNative } from "./addon"
+import { installFused } from "./overrides/fused"
 import { installLayout } from "./overrides/layout"
 import { installMatMul } from "./overrides/matmul"
 import { installSum } from "./overrides/sum"
@@ -38,7 +39,7 @@ export function installWasmKernels(opts: { native?: boolean } = {}): KernelRepor
     // loaded 2-core machine, 0.16 s with 1); PyTorch's best setting here is 1 thread as well
     const threads = Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1")
     status.addon.setThreads(Number.isInteger(threads) && threads > 0 ? threads : 1)
-    done.push(...installMatMul(status.addon), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon))
+    done.push(...installMatMul(status.addon), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon), ...installFused(status.addon))
     nativeActive = true
     return { native: true, reason: `native kernels over ${status.blas}, ${Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1") || 1} BLAS thread(s)`, kernels: installedKernels() }
   }

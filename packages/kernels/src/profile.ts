@@ -11,7 +11,7 @@ export interface KernelTime {
  * clock (wasm kernels run synchronously, so the clock measures the kernel itself), then unwrapped.
  * fn may be async, but nothing else should run on tfjs meanwhile. Returns the kernels sorted by total time, and the wall time of fn (the rest is JS/tape overhead).
  */
-export async function profileKernels(fn: () => void | Promise<void>): Promise<{ kernels: KernelTime[]; totalMs: number }> {
+export async function profileKernels(fn: () => void | Promise<void>, opts: { byShape?: boolean } = {}): Promise<{ kernels: KernelTime[]; totalMs: number }> {
   const configs = tf.getKernelsForBackend("wasm")
   const acc = new Map<string, { calls: number; ms: number }>()
   const originals: tf.KernelConfig[] = []
@@ -21,10 +21,11 @@ export async function profileKernels(fn: () => void | Promise<void>): Promise<{ 
     const timed = ((args: unknown) => {
       const t0 = performance.now()
       const out = (orig as (a: unknown) => unknown)(args)
-      const e = acc.get(k.kernelName) ?? { calls: 0, ms: 0 }
+      const key = opts.byShape ? `${k.kernelName} ${shapesOf(args)}` : k.kernelName
+      const e = acc.get(key) ?? { calls: 0, ms: 0 }
       e.calls++
       e.ms += performance.now() - t0
-      acc.set(k.kernelName, e)
+      acc.set(key, e)
       return out
     }) as unknown as tf.KernelFunc
     tf.unregisterKernel(k.kernelName, "wasm")
@@ -42,4 +43,11 @@ export async function profileKernels(fn: () => void | Promise<void>): Promise<{ 
   const totalMs = performance.now() - t0
   const kernels = [...acc.entries()].map(([kernel, v]) => ({ kernel, ...v })).sort((a, b) => b.ms - a.ms)
   return { kernels, totalMs }
+}
+
+function shapesOf(args: unknown): string {
+  const inputs = (args as { inputs?: Record<string, { shape?: number[] } | undefined> }).inputs ?? {}
+  return Object.values(inputs)
+    .map((t) => (t?.shape ? `[${t.shape.join(",")}]` : "-"))
+    .join(" ")
 }

@@ -60,8 +60,19 @@ export function overrideKernel(name: string, make: (orig: Orig) => Kernel): bool
   return true
 }
 
-/** Put every replaced kernel back to stock. */
+const added = new Set<string>()
+
+/** Register a kernel tfjs does not have (the fused ones); removed again by restoreStockKernels(). */
+export function addKernel(name: string, fn: Kernel): void {
+  if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm")
+  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc })
+  added.add(name)
+}
+
+/** Put every replaced kernel back to stock and remove the added ones. */
 export function restoreStockKernels(): void {
+  for (const name of added) if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm")
+  added.clear()
   for (const name of installed) {
     const k = tf.getKernel(name, "wasm")
     const orig = stock.get(name)
@@ -72,4 +83,4 @@ export function restoreStockKernels(): void {
   installed.clear()
 }
 
-export const installedKernels = (): string[] => [...installed].sort()
+export const installedKernels = (): string[] => [...installed, ...added].sort()

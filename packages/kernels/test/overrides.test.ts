@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { installedKernels, installWasmKernels, loadNative, uninstallWasmKernels } from "../src"
+import { fusedGelu, fusedGeluGrad, fusedLayerNorm, fusedLayerNormGrad, installedKernels, installWasmKernels, loadNative, uninstallWasmKernels } from "../src"
 import type { WasmBackend } from "../src/wasm-backend"
 import { bothWays, nativeOnly, onCpu, rand, relErr, useWasm } from "./helpers"
 
@@ -146,8 +146,38 @@ describe("install and fallback", () => {
     }
     expect(report.native).toBe(true)
     expect(report.reason).toContain(status.blas)
-    expect(report.kernels).toEqual(expect.arrayContaining(["BatchMatMul", "_FusedMatMul", "Transpose", "Slice", "Unpack", "Sum", "Tanh"]))
+    expect(report.kernels).toEqual(expect.arrayContaining(["BatchMatMul", "_FusedMatMul", "Transpose", "Slice", "Unpack", "Sum", "Tanh", "CsGelu", "CsLayerNorm"]))
     uninstallWasmKernels()
     expect(installedKernels()).toEqual([])
+  })
+})
+
+native("fused GELU and LayerNorm kernels agree with the same functions written as tfjs ops", () => {
+  const geluOps = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+  const lnOps = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, -1, true)
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), w), b)
+  }
+
+  it("GELU forward and gradient", () => {
+    const x = tf.mul(rand([37, 19]), 3)
+    const dy = rand([37, 19])
+    const ref = bothWays(() => [geluOps(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(geluOps(t), dy)))(x)]).stock
+    const got = nativeOnly(() => [fusedGelu(x), fusedGeluGrad(x, dy)])
+    expect(relErr(got, ref)).toBeLessThan(1e-5)
+  })
+
+  it("LayerNorm forward and gradients (x, w, b)", () => {
+    const x = tf.add(tf.mul(rand([23, 48]), 2), 0.5)
+    const w = rand([48])
+    const b = rand([48])
+    const dy = rand([23, 48])
+    const loss = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(lnOps(a, c, d), dy))
+    const ref = bothWays(() => [lnOps(x, w, b), ...tf.grads(loss)([x, w, b])]).stock
+    const got = nativeOnly(() => {
+      const [y, xhat, rstd] = fusedLayerNorm(x, w, b, 1e-5)
+      return [y, ...fusedLayerNormGrad(dy, xhat, rstd, w)]
+    })
+    expect(relErr(got, ref)).toBeLessThan(1e-5)
   })
 })

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import { fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad } from "@conceptscope/kernels"
 import { stockWasmMatmul } from "./backend"
 import { ForwardError } from "./errors"
 
@@ -24,8 +25,14 @@ const custom = (f: (...args: never[]) => unknown): Grad =>
  * Hand-written gradient: saves only xhat [rows, d] and rstd [rows, 1] (autograd kept five [rows, d]
  * tensors and ran about twice the kernels):
  *   g = dy * w;  dx = rstd * (g - mean(g) - xhat * mean(g * xhat));  dw = sum_rows(dy * xhat);  db = sum_rows(dy)
+ * With the native kernels (wasm + addon) forward and backward are one fused kernel each.
  */
 const layerNormCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  if (fusedKernelsActive() && x.dtype === "float32") {
+    const [y, xhat, rstd] = fusedLayerNorm(x, w, b, LN_EPS) // [rows, d], [rows, d], [rows, 1]
+    save([xhat, rstd, w])
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => fusedLayerNormGrad(dy, saved[0], saved[1], saved[2]) }
+  }
   const mean = tf.mean(x, -1, true) // [rows, 1]
   const xc = tf.sub(x, mean) // [rows, d]
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.mul(xc, xc), -1, true), LN_EPS)) // [rows, 1]
@@ -58,9 +65,13 @@ const GELU_A = 0.044715
  * GPT-2 "gelu_new": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x * sigmoid(u), u = 2 sqrt(2/pi) (x + 0.044715 x^3).
  * Hand-written gradient that saves only x and recomputes the sigmoid:
  *   d/dx = s + x s (1 - s) du/dx,  du/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+ * With the native kernels (wasm + addon) forward and backward are one fused kernel each.
  */
 const geluCustom = custom((x: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x])
+  if (fusedKernelsActive() && x.dtype === "float32") {
+    return { value: fusedGelu(x), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [fusedGeluGrad(saved[0], dy)] }
+  }
   const x2 = tf.mul(x, x)
   const u = tf.mul(tf.mul(x, tf.add(tf.mul(x2, GELU_A), 1)), 2 * GELU_C)
   return {

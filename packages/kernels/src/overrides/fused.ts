@@ -1,0 +1,79 @@
+import * as tf from "@tensorflow/tfjs"
+import type { KernelsAddon } from "../addon"
+import { addKernel, offsetOf, sizeOf } from "../wasm-backend"
+
+/**
+ * Fused kernels tfjs does not have, registered on wasm under new names and called through
+ * `tf.engine().runKernel` by the functions below. They are forward-only building blocks for the
+ * hand-written gradients of model-runners' GELU and LayerNorm (one pass over memory instead of 6-10
+ * elementwise kernels). Use them only when `fusedKernelsActive()` is true.
+ */
+export const FUSED = { gelu: "CsGelu", geluGrad: "CsGeluGrad", layerNorm: "CsLayerNorm", layerNormGrad: "CsLayerNormGrad" } as const
+
+const f32 = (...ts: tf.TensorInfo[]): boolean => ts.every((t) => t.dtype === "float32")
+
+export function installFused(addon: KernelsAddon): string[] {
+  addKernel(FUSED.gelu, ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo
+    const out = backend.makeOutput(x.shape.slice(), "float32")
+    addon.gelu(backend.wasm.HEAPF32, offsetOf(backend, x), offsetOf(backend, out), sizeOf(x.shape))
+    return out
+  })
+  addKernel(FUSED.geluGrad, ({ inputs, backend }) => {
+    const x = inputs.x as tf.TensorInfo
+    const dy = inputs.dy as tf.TensorInfo
+    const out = backend.makeOutput(x.shape.slice(), "float32")
+    addon.geluGrad(backend.wasm.HEAPF32, offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), sizeOf(x.shape))
+    return out
+  })
+  addKernel(FUSED.layerNorm, ({ inputs, backend, attrs }) => {
+    const { x, w, b } = inputs as Record<string, tf.TensorInfo>
+    const d = x.shape[x.shape.length - 1]
+    const rows = sizeOf(x.shape) / d
+    const y = backend.makeOutput(x.shape.slice(), "float32")
+    const xhat = backend.makeOutput(x.shape.slice(), "float32")
+    const rstd = backend.makeOutput([...x.shape.slice(0, -1), 1], "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.layerNorm(backend.wasm.HEAPF32, o(x), o(w), o(b), o(y), o(xhat), o(rstd), rows, d, attrs.eps as number)
+    return [y, xhat, rstd]
+  })
+  addKernel(FUSED.layerNormGrad, ({ inputs, backend }) => {
+    const { dy, xhat, rstd, w } = inputs as Record<string, tf.TensorInfo>
+    const d = dy.shape[dy.shape.length - 1]
+    const rows = sizeOf(dy.shape) / d
+    const dx = backend.makeOutput(dy.shape.slice(), "float32")
+    const dw = backend.makeOutput([d], "float32")
+    const db = backend.makeOutput([d], "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.layerNormGrad(backend.wasm.HEAPF32, o(dy), o(xhat), o(rstd), o(w), o(dx), o(dw), o(db), rows, d)
+    return [dx, dw, db]
+  })
+  return Object.values(FUSED)
+}
+
+/** True when the fused kernels are registered on the active backend. */
+export const fusedKernelsActive = (): boolean => tf.getKernel(FUSED.gelu, tf.getBackend()) !== undefined
+
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}) =>
+  tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap)
+
+/** GPT-2 tanh GELU of float32 x (any shape). */
+export function fusedGelu(x: tf.Tensor): tf.Tensor {
+  if (!f32(x)) throw new Error("fusedGelu: float32 only")
+  return run(FUSED.gelu, { x }) as tf.Tensor
+}
+
+/** dy * gelu'(x). */
+export function fusedGeluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  return run(FUSED.geluGrad, { x, dy }) as tf.Tensor
+}
+
+/** LayerNorm over the last axis: x [..., d], w [d], b [d] -> y, xhat [..., d], rstd [..., 1]. */
+export function fusedLayerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return run(FUSED.layerNorm, { x, w, b }, { eps }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
+}
+
+/** Gradients of fusedLayerNorm: dy [..., d] -> dx [..., d], dw [d], db [d]. */
+export function fusedLayerNormGrad(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, w: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return run(FUSED.layerNormGrad, { dy, xhat, rstd, w }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
+}
