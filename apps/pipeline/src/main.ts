@@ -52,7 +52,29 @@ const validateCmd = Command.make("validate", { config: configOpt, set: setOpt },
   })
 )
 
-const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd])), {
+const dumpCmd = Command.make(
+  "dump",
+  {
+    model: Options.directory("model").pipe(Options.withDescription("local Hugging Face model directory")),
+    ids: Options.file("ids").pipe(Options.withDescription("JSON: list of equal-length lists of token ids"), Options.optional),
+    text: Options.text("text").pipe(Options.withDescription("a text, tokenized with the model's tokenizer.json"), Options.optional),
+    out: Options.text("out").pipe(Options.withDescription("output .safetensors file")),
+    hooks: Options.text("hooks").pipe(Options.withDescription("comma-separated hook names (default hook_embed and every blocks.{l}.hook_resid_post)"), Options.optional),
+    streamed: Options.boolean("streamed").pipe(Options.withDescription("layer-streamed execution")),
+    backend: backendOpt
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const { runDump } = yield* Effect.promise(() => import("./dump"))
+      const line = yield* Effect.tryPromise({
+        try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, backend: o.backend }),
+        catch: (e) => e
+      })
+      yield* Console.log(line)
+    })
+)
+
+const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd, dumpCmd])), {
   name: "conceptscope",
   version: "0.1.0"
 })

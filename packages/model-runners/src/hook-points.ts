@@ -38,6 +38,8 @@ export interface HookDims {
   readonly dModel: number
   readonly nHeads: number
   readonly nLayers: number
+  /** Width of one head (default dModel / nHeads; Gemma-2 differs). */
+  readonly headDim?: number
 }
 
 const normPositions = (ps: ReadonlyArray<number> | "all" | undefined, t: number, field: string): number[] => {
@@ -82,7 +84,7 @@ export class HookRunner {
         }
       }
       if (iv.op !== "zero") {
-        const want = isPattern ? dims.pos : iv.head !== undefined ? dims.dModel / dims.nHeads : dims.dModel
+        const want = isPattern ? dims.pos : iv.head !== undefined ? (dims.headDim ?? dims.dModel / dims.nHeads) : dims.dModel
         if (!iv.vector || iv.vector.length !== want) {
           throw new ForwardError({
             field,
@@ -134,10 +136,11 @@ export class HookRunner {
     const list = this.byHook.get(`${name}#heads`)
     if (!list) return z
     const { batch: B, pos: T, nHeads: H, dModel: d } = this.dims
+    const dh = this.dims.headDim ?? d / H
     let out = z
     for (const iv of list) {
       const m = tf.tensor3d(this.rowMask(iv, H, iv.head ?? null), [T, B * H, 1]) // [T, B*H, 1]
-      out = applyOp(out, m, iv, [1, 1, d / H])
+      out = applyOp(out, m, iv, [1, 1, dh])
     }
     return out
   }

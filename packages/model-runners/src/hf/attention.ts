@@ -1,0 +1,118 @@
+import * as tf from "@tensorflow/tfjs"
+import { softcap } from "./ops"
+
+/**
+ * Attention pieces shared by the Hugging Face decoders: rotary embeddings (with Llama-3 and linear
+ * scaling), additive masks (causal, padding, sliding window) and grouped-query attention.
+ * Layout: rows are position-major, row = t*B + b.
+ */
+
+export interface RopeScaling {
+  readonly type: "llama3" | "linear"
+  readonly factor: number
+  readonly lowFreqFactor?: number
+  readonly highFreqFactor?: number
+  readonly originalMaxPositions?: number
+}
+
+/** Inverse frequencies [dim/2] as HF computes them (`_compute_default/llama3/linear_rope_parameters`). */
+export function ropeInvFreq(dim: number, theta: number, scaling?: RopeScaling): Float64Array {
+  const inv = new Float64Array(dim / 2)
+  for (let i = 0; i < dim / 2; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / dim)
+  if (!scaling) return inv
+  if (scaling.type === "linear") return inv.map((f) => f / scaling.factor)
+  const { factor } = scaling
+  const low = scaling.lowFreqFactor ?? 1
+  const high = scaling.highFreqFactor ?? 4
+  const old = scaling.originalMaxPositions ?? 8192
+  const lowWavelen = old / low
+  const highWavelen = old / high
+  return inv.map((f) => {
+    const wavelen = (2 * Math.PI) / f
+    if (wavelen < highWavelen) return f
+    if (wavelen > lowWavelen) return f / factor
+    const smooth = (old / wavelen - low) / (high - low)
+    return (1 - smooth) * (f / factor) + smooth * f
+  })
+}
+
+/** cos and sin tables [rows, 1, dim] for the given per-row positions (emb = cat(freqs, freqs)). */
+export function ropeTables(positions: Int32Array, invFreq: Float64Array): { cos: tf.Tensor; sin: tf.Tensor } {
+  const half = invFreq.length
+  const dim = 2 * half
+  const cos = new Float32Array(positions.length * dim)
+  const sin = new Float32Array(positions.length * dim)
+  for (let r = 0; r < positions.length; r++)
+    for (let i = 0; i < half; i++) {
+      const a = positions[r] * invFreq[i]
+      cos[r * dim + i] = cos[r * dim + half + i] = Math.cos(a)
+      sin[r * dim + i] = sin[r * dim + half + i] = Math.sin(a)
+    }
+  return { cos: tf.tensor3d(cos, [positions.length, 1, dim]), sin: tf.tensor3d(sin, [positions.length, 1, dim]) }
+}
+
+/** x [rows, heads*dim] -> x cos + rotate_half(x) sin, rotate_half(x) = cat(-x2, x1). */
+export function applyRope(x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const rows = x.shape[0]
+  const dim = cos.shape[2] as number
+  const x3 = tf.reshape(x, [rows, heads, dim]) // [rows, heads, dim]
+  const [x1, x2] = tf.split(x3, 2, 2) // [rows, heads, dim/2] each
+  const rot = tf.concat([tf.neg(x2), x1], 2) // [rows, heads, dim]
+  return tf.reshape(tf.add(tf.mul(x3, cos), tf.mul(rot, sin)), [rows, heads * dim])
+}
+
+/**
+ * Additive mask [B, 1, T, T] (0 = attend, -1e9 = not): key k is visible from query q when k <= q, the
+ * key is a real token (attention mask 1), and, with a window, q - k < window (HF's sliding window).
+ * `pad` is [B, T] of 0/1 or null for no padding.
+ */
+export function additiveMask(B: number, T: number, pad: Uint8Array | null, window: number | null): tf.Tensor {
+  const m = new Float32Array(B * T * T)
+  for (let b = 0; b < B; b++)
+    for (let q = 0; q < T; q++)
+      for (let k = 0; k < T; k++) {
+        const ok = k <= q && (pad === null || pad[b * T + k] === 1) && (window === null || q - k < window)
+        if (!ok) m[(b * T + q) * T + k] = -1e9
+      }
+  return tf.tensor4d(m, [B, 1, T, T])
+}
+
+export interface AttnDims {
+  readonly T: number
+  readonly B: number
+  readonly H: number
+  readonly Hkv: number
+  readonly hd: number
+}
+
+export interface AttnHooks {
+  /** p [q_pos, B*H, k_pos] -> same (capture / interventions at attn.hook_pattern). */
+  pattern?: (p: tf.Tensor) => tf.Tensor
+  /** z [pos, B*H, d_head] -> same (per-head interventions at hook_attn_out). */
+  heads?: (z: tf.Tensor) => tf.Tensor
+}
+
+/**
+ * Grouped-query attention. q [T*B, H*hd], k, v [T*B, Hkv*hd] (rows t*B + b), mask [B, 1, T, T].
+ * Query head h reads key/value head floor(h / (H / Hkv)) (HF's repeat_kv), done by grouping the
+ * queries instead of copying keys. Returns z [T*B, H*hd] (heads concatenated, before o_proj).
+ */
+export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, d: AttnDims, o: { scale: number; softcap?: number; mask: tf.Tensor }, hooks: AttnHooks = {}): tf.Tensor {
+  const { T, B, H, Hkv, hd } = d
+  const G = H / Hkv
+  const qg = tf.reshape(tf.transpose(tf.reshape(q, [T, B, Hkv, G, hd]), [1, 2, 3, 0, 4]), [B, Hkv, G * T, hd]) // [B, Hkv, G*T, hd]
+  const kb = tf.transpose(tf.reshape(k, [T, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, T, hd]
+  const vb = tf.transpose(tf.reshape(v, [T, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, T, hd]
+  let s = tf.mul(tf.matMul(qg, kb, false, true), o.scale) // [B, Hkv, G*T, T]
+  if (o.softcap !== undefined) s = softcap(s, o.softcap)
+  s = tf.add(tf.reshape(s, [B, H, T, T]), o.mask) // [B, H, T(q), T(k)]
+  let p = tf.softmax(s) // [B, H, T, T]
+  if (hooks.pattern) {
+    const pq = hooks.pattern(tf.reshape(tf.transpose(p, [2, 0, 1, 3]), [T, B * H, T])) // [T(q), B*H, T(k)]
+    p = tf.transpose(tf.reshape(pq, [T, B, H, T]), [1, 2, 0, 3]) // [B, H, T, T]
+  }
+  const z = tf.matMul(tf.reshape(p, [B, Hkv, G * T, T]), vb) // [B, Hkv, G*T, hd]
+  let zt = tf.reshape(tf.transpose(tf.reshape(z, [B, H, T, hd]), [2, 0, 1, 3]), [T, B * H, hd]) // [T, B*H, hd]
+  if (hooks.heads) zt = hooks.heads(zt)
+  return tf.reshape(zt, [T * B, H * hd])
+}

@@ -1,0 +1,168 @@
+import * as tf from "@tensorflow/tfjs"
+import * as os from "node:os"
+import { ForwardError } from "../errors"
+import { HookRunner, type ForwardOptions } from "../hook-points"
+import type { Architecture, ForwardContext, WeightSpec } from "./architecture"
+import { HfCheckpoint } from "./checkpoint"
+import { architectureFor } from "./load-architecture"
+
+/**
+ * A pretrained causal LM from a local Hugging Face directory, with the same capture / intervention API
+ * as the regression transformer (hook names as TransformerLens; see hook-points.ts).
+ *
+ * Execution modes:
+ * - "memory": every weight is loaded once as a float32 tensor;
+ * - "streamed": for each forward, each stage's weights (embedding, block l, final) are read from disk,
+ *   applied to the whole batch's residual stream, and freed, so peak memory is about one layer plus
+ *   the streams. Same code path, same numbers.
+ * - "auto" (default): memory when the float32 weights fit in `memoryBudgetBytes` (default: half the
+ *   free RAM, at most 3 GB: the wasm32 heap holds 4 GB), else streamed.
+ *
+ * Batches: `ids` [B][T] with an optional 0/1 `attentionMask` [B][T] (left or right padding). Position
+ * ids are cumsum(mask) - 1, so a padded prompt gets the positions it has alone, and padded keys are
+ * masked: results at real tokens equal running each prompt alone.
+ */
+export type ExecutionMode = "auto" | "memory" | "streamed"
+
+export interface LoadOptions {
+  readonly mode?: ExecutionMode
+  readonly memoryBudgetBytes?: number
+}
+
+export interface LmBatch {
+  readonly ids: ReadonlyArray<ReadonlyArray<number>>
+  readonly attentionMask?: ReadonlyArray<ReadonlyArray<number>>
+}
+
+export interface LmForwardOptions extends ForwardOptions {
+  /** "all" (default): logits [B, T, V]; "none": skip the unembedding; number[]: only these positions [B, P, V]. */
+  readonly logits?: "all" | "none" | ReadonlyArray<number>
+}
+
+export interface LmForwardResult {
+  readonly logits: tf.Tensor | null
+  readonly captured: Record<string, tf.Tensor>
+}
+
+export class CausalLM {
+  private constructor(
+    readonly dir: string,
+    readonly arch: Architecture,
+    readonly mode: "memory" | "streamed",
+    private readonly ckpt: HfCheckpoint,
+    private readonly resident: Map<string, tf.Tensor> | null
+  ) {}
+
+  static load(dir: string, opts: LoadOptions = {}): CausalLM {
+    const ckpt = HfCheckpoint.open(dir)
+    try {
+      const arch = architectureFor(dir, ckpt.config, ckpt.names())
+      const budget = opts.memoryBudgetBytes ?? Math.min(os.freemem() / 2, 3 * 2 ** 30)
+      const mode = opts.mode === undefined || opts.mode === "auto" ? (ckpt.float32Bytes() <= budget ? "memory" : "streamed") : opts.mode
+      const all = [...arch.embedWeights(), ...Array.from({ length: arch.dims.nLayers }, (_, l) => arch.layerWeights(l)).flat(), ...arch.finalWeights()]
+      // every expected tensor must exist with the right shape (read lazily in streamed mode, so check headers now)
+      for (const w of all) {
+        const shape = ckpt.has(w.name) ? ckpt.shape(w.name) : null
+        if (shape === null || shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) ckpt.read(w.name, w.shape) // throws the one-line error
+      }
+      const resident = mode === "memory" ? new Map<string, tf.Tensor>() : null
+      if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, tf.tensor(ckpt.read(w.name, w.shape), [...w.shape]))
+      return new CausalLM(dir, arch, mode, ckpt, resident)
+    } catch (e) {
+      ckpt.close()
+      throw e
+    }
+  }
+
+  get config(): Readonly<Record<string, unknown>> {
+    return this.ckpt.config
+  }
+
+  /** Run `fn` with the stage's weights; in streamed mode they are read now and freed after. */
+  private withWeights<T extends tf.TensorContainer>(specs: WeightSpec[], fn: (w: Map<string, tf.Tensor>) => T): T {
+    if (this.resident) return tf.tidy(() => fn(this.resident as Map<string, tf.Tensor>))
+    const w = new Map(specs.map((s) => [s.name, tf.tensor(this.ckpt.read(s.name, s.shape), [...s.shape])]))
+    try {
+      return tf.tidy(() => fn(w))
+    } finally {
+      tf.dispose([...w.values()])
+    }
+  }
+
+  forward(batch: LmBatch, opts: LmForwardOptions = {}): LmForwardResult {
+    const B = batch.ids.length
+    const T = B > 0 ? batch.ids[0].length : 0
+    if (B === 0 || T === 0) throw new ForwardError({ field: "ids", reason: "empty batch" })
+    const { dims } = this.arch
+    const ids = new Int32Array(T * B) // position-major: row t*B + b
+    let pad: Uint8Array | null = null
+    if (batch.attentionMask) {
+      pad = new Uint8Array(B * T)
+      if (batch.attentionMask.length !== B) throw new ForwardError({ field: "attentionMask", reason: `${batch.attentionMask.length} rows for ${B} sequences` })
+    }
+    const positions = new Int32Array(T * B)
+    for (let b = 0; b < B; b++) {
+      const row = batch.ids[b]
+      if (row.length !== T) throw new ForwardError({ field: `ids[${b}]`, reason: `length ${row.length}, expected ${T} (pad the batch and pass attentionMask)` })
+      let seen = 0
+      for (let t = 0; t < T; t++) {
+        const id = row[t]
+        if (!Number.isInteger(id) || id < 0 || id >= dims.vocab) throw new ForwardError({ field: `ids[${b}][${t}]`, reason: `token id ${id} is outside the vocabulary 0..${dims.vocab - 1}` })
+        ids[t * B + b] = id
+        const m = batch.attentionMask ? batch.attentionMask[b][t] : 1
+        if (pad) pad[b * T + t] = m ? 1 : 0
+        positions[t * B + b] = Math.max(0, seen + (m ? 1 : 0) - 1)
+        if (m) seen++
+      }
+    }
+    const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, opts)
+    const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map() }
+    const captured: Record<string, tf.Tensor> = {}
+    // each stage returns the new stream plus what it captured, so tidy keeps exactly those
+    const stage = (specs: WeightSpec[], f: (w: Map<string, tf.Tensor>) => tf.Tensor): tf.Tensor => {
+      const before = new Set(Object.keys(hooks.captured))
+      const { out, caps } = this.withWeights(specs, (w) => {
+        const out = f(w)
+        const caps: Record<string, tf.Tensor> = {}
+        for (const [k, v] of Object.entries(hooks.captured)) if (!before.has(k)) caps[k] = v
+        return { out, caps }
+      })
+      Object.assign(captured, caps)
+      Object.assign(hooks.captured, caps)
+      return out
+    }
+    try {
+      let h = stage(this.arch.embedWeights(), (w) => this.arch.embed(w, tf.tensor1d(ids, "int32"), ctx)) // [T*B, d]
+      for (let l = 0; l < dims.nLayers; l++) {
+        const prev = h
+        h = stage(this.arch.layerWeights(l), (w) => this.arch.block(l, w, prev, ctx))
+        prev.dispose()
+      }
+      const want = opts.logits ?? "all"
+      let logits: tf.Tensor | null = null
+      if (want !== "none" || hooks.wants("ln_final")) {
+        const sel = want === "all" || want === "none" ? null : want.map((p) => (p < 0 ? T + p : p))
+        const fin = h
+        logits = stage(this.arch.finalWeights(), (w) => {
+          const x = sel ? tf.reshape(tf.gather(tf.reshape(fin, [T, B, dims.dModel]), sel, 0), [sel.length * B, dims.dModel]) : fin
+          if (sel && hooks.wants("ln_final")) throw new ForwardError({ field: "logits", reason: "capture of ln_final needs logits: \"all\"" })
+          const lg = this.arch.final(w, x, ctx) // [P*B, V]
+          return tf.transpose(tf.reshape(lg, [sel ? sel.length : T, B, dims.vocab]), [1, 0, 2]) // [B, P, V]
+        })
+        if (want === "none") {
+          logits.dispose()
+          logits = null
+        }
+      }
+      h.dispose()
+      return { logits, captured }
+    } finally {
+      tf.dispose([...ctx.shared.values()])
+    }
+  }
+
+  dispose(): void {
+    if (this.resident) tf.dispose([...this.resident.values()])
+    this.ckpt.close()
+  }
+}

@@ -1,0 +1,56 @@
+import * as tf from "@tensorflow/tfjs"
+import { gelu } from "../layers"
+
+/**
+ * Small differentiable pieces shared by the Hugging Face architectures. Activations are 2D,
+ * [rows, features] with rows = pos*batch (position-major, as everywhere in model-runners).
+ * Weights keep the Hugging Face layout: nn.Linear weight W [out, in] (y = x W^T + b).
+ */
+
+/** x [rows, in] W [out, in] (+ b [out]) -> [rows, out]. */
+export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const y = tf.matMul(x, w, false, true)
+  return b ? tf.add(y, b) : y
+}
+
+/**
+ * RMSNorm as in HF Llama: x / sqrt(mean(x^2) + eps) * w; Gemma's variant scales by (1 + w).
+ * x [rows, d], w [d].
+ */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): tf.Tensor {
+  const r = tf.rsqrt(tf.add(tf.mean(tf.mul(x, x), -1, true), eps)) // [rows, 1]
+  return tf.mul(tf.mul(x, r), onePlus ? tf.add(w, 1) : w)
+}
+
+/** LayerNorm over the last axis, with optional affine parameters (OLMo's has none). x [rows, d]. */
+export function layerNormAffine(x: tf.Tensor, eps: number, w?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const mean = tf.mean(x, -1, true) // [rows, 1]
+  const xc = tf.sub(x, mean)
+  const y = tf.mul(xc, tf.rsqrt(tf.add(tf.mean(tf.mul(xc, xc), -1, true), eps))) // [rows, d]
+  if (!w) return y
+  return b ? tf.add(tf.mul(y, w), b) : tf.mul(y, w)
+}
+
+export const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x))
+
+/** Activations by their HF config names. */
+export function activation(name: string): ((x: tf.Tensor) => tf.Tensor) | null {
+  switch (name) {
+    case "silu":
+    case "swish":
+      return silu
+    case "gelu_pytorch_tanh":
+    case "gelu_new":
+    case "gelu_fast":
+      return gelu
+    case "gelu":
+      return (x) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))
+    case "relu":
+      return tf.relu
+    default:
+      return null
+  }
+}
+
+/** Soft-capping c * tanh(x / c) (Gemma-2). */
+export const softcap = (x: tf.Tensor, c: number): tf.Tensor => tf.mul(tf.tanh(tf.div(x, c)), c)
