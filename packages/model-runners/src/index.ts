@@ -18,6 +18,7 @@ export { saveSafetensors, loadSafetensors, type TensorData, type SafetensorsFile
 export { BackendError, ModelConfigError, ForwardError, SafetensorsError, CheckpointError } from "./errors"
 export { CausalLM, type ExecutionMode, type LmBatch, type LmForwardOptions, type LmForwardResult, type LoadOptions } from "./hf/causal-lm"
 export { HfCheckpoint } from "./hf/checkpoint"
+export { generateGreedy, scoreTargets, type GenerateOptions, type ScoreItem, type ScoreResult } from "./hf/decoding"
 export { SUPPORTED_MODEL_TYPES, architectureFor } from "./hf/load-architecture"
 export type { Architecture, DecoderDims } from "./hf/architecture"
 export { loadTokenizer, type LmTokenizer } from "./hf/tokenizer"

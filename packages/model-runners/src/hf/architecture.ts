@@ -31,6 +31,18 @@ export interface ForwardContext {
   readonly hooks: HookRunner
   /** Tensors built once per forward and reused by every layer (masks, rotary tables); disposed at the end. */
   readonly shared: Map<string, tf.Tensor>
+  /** Key/value cache for incremental decoding, or null. `pad` then covers past + T positions. */
+  readonly kv: KvCache | null
+}
+
+/**
+ * Keys (after RoPE) and values of every layer for the positions already processed, position-major
+ * [past*B, Hkv*hd]; `past` is how many positions they hold.
+ */
+export interface KvCache {
+  past: number
+  readonly k: (tf.Tensor | null)[]
+  readonly v: (tf.Tensor | null)[]
 }
 
 /**

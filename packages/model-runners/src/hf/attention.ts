@@ -62,19 +62,22 @@ export function applyRope(x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.T
 }
 
 /**
- * Additive mask [B, 1, T, T] (0 = attend, -1e9 = not): key k is visible from query q when k <= q, the
- * key is a real token (attention mask 1), and, with a window, q - k < window (HF's sliding window).
- * `pad` is [B, T] of 0/1 or null for no padding.
+ * Additive mask [B, 1, Tq, Tk] (0 = attend, -1e9 = not) for Tq new queries after `past` cached
+ * positions (Tk = past + Tq): key k is visible from query q (absolute index past + q) when k <= past + q,
+ * the key is a real token (attention mask 1), and, with a window, past + q - k < window (HF's sliding
+ * window). `pad` is [B, Tk] of 0/1 or null for no padding.
  */
-export function additiveMask(B: number, T: number, pad: Uint8Array | null, window: number | null): tf.Tensor {
-  const m = new Float32Array(B * T * T)
+export function additiveMask(B: number, Tq: number, pad: Uint8Array | null, window: number | null, past = 0): tf.Tensor {
+  const Tk = past + Tq
+  const m = new Float32Array(B * Tq * Tk)
   for (let b = 0; b < B; b++)
-    for (let q = 0; q < T; q++)
-      for (let k = 0; k < T; k++) {
-        const ok = k <= q && (pad === null || pad[b * T + k] === 1) && (window === null || q - k < window)
-        if (!ok) m[(b * T + q) * T + k] = -1e9
+    for (let q = 0; q < Tq; q++)
+      for (let k = 0; k < Tk; k++) {
+        const qa = past + q
+        const ok = k <= qa && (pad === null || pad[b * Tk + k] === 1) && (window === null || qa - k < window)
+        if (!ok) m[(b * Tq + q) * Tk + k] = -1e9
       }
-  return tf.tensor4d(m, [B, 1, T, T])
+  return tf.tensor4d(m, [B, 1, Tq, Tk])
 }
 
 export interface AttnDims {
@@ -93,25 +96,27 @@ export interface AttnHooks {
 }
 
 /**
- * Grouped-query attention. q [T*B, H*hd], k, v [T*B, Hkv*hd] (rows t*B + b), mask [B, 1, T, T].
+ * Grouped-query attention. q [T*B, H*hd], k, v [Tk*B, Hkv*hd] (rows t*B + b; Tk >= T with a KV cache),
+ * mask [B, 1, T, Tk].
  * Query head h reads key/value head floor(h / (H / Hkv)) (HF's repeat_kv), done by grouping the
  * queries instead of copying keys. Returns z [T*B, H*hd] (heads concatenated, before o_proj).
  */
 export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, d: AttnDims, o: { scale: number; softcap?: number; mask: tf.Tensor }, hooks: AttnHooks = {}): tf.Tensor {
   const { T, B, H, Hkv, hd } = d
+  const Tk = k.shape[0] / B
   const G = H / Hkv
   const qg = tf.reshape(tf.transpose(tf.reshape(q, [T, B, Hkv, G, hd]), [1, 2, 3, 0, 4]), [B, Hkv, G * T, hd]) // [B, Hkv, G*T, hd]
-  const kb = tf.transpose(tf.reshape(k, [T, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, T, hd]
-  const vb = tf.transpose(tf.reshape(v, [T, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, T, hd]
-  let s = tf.mul(tf.matMul(qg, kb, false, true), o.scale) // [B, Hkv, G*T, T]
+  const kb = tf.transpose(tf.reshape(k, [Tk, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, Tk, hd]
+  const vb = tf.transpose(tf.reshape(v, [Tk, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, Tk, hd]
+  let s = tf.mul(tf.matMul(qg, kb, false, true), o.scale) // [B, Hkv, G*T, Tk]
   if (o.softcap !== undefined) s = softcap(s, o.softcap)
-  s = tf.add(tf.reshape(s, [B, H, T, T]), o.mask) // [B, H, T(q), T(k)]
-  let p = tf.softmax(s) // [B, H, T, T]
+  s = tf.add(tf.reshape(s, [B, H, T, Tk]), o.mask) // [B, H, T(q), Tk]
+  let p = tf.softmax(s) // [B, H, T, Tk]
   if (hooks.pattern) {
-    const pq = hooks.pattern(tf.reshape(tf.transpose(p, [2, 0, 1, 3]), [T, B * H, T])) // [T(q), B*H, T(k)]
-    p = tf.transpose(tf.reshape(pq, [T, B, H, T]), [1, 2, 0, 3]) // [B, H, T, T]
+    const pq = hooks.pattern(tf.reshape(tf.transpose(p, [2, 0, 1, 3]), [T, B * H, Tk])) // [T(q), B*H, Tk]
+    p = tf.transpose(tf.reshape(pq, [T, B, H, Tk]), [1, 2, 0, 3]) // [B, H, T, Tk]
   }
-  const z = tf.matMul(tf.reshape(p, [B, Hkv, G * T, T]), vb) // [B, Hkv, G*T, hd]
+  const z = tf.matMul(tf.reshape(p, [B, Hkv, G * T, Tk]), vb) // [B, Hkv, G*T, hd]
   let zt = tf.reshape(tf.transpose(tf.reshape(z, [B, H, T, hd]), [2, 0, 1, 3]), [T, B * H, hd]) // [T, B*H, hd]
   if (hooks.heads) zt = hooks.heads(zt)
   return tf.reshape(zt, [T * B, H * hd])

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
 import { ForwardError } from "../errors"
 import { HookRunner, type ForwardOptions } from "../hook-points"
-import type { Architecture, ForwardContext, WeightSpec } from "./architecture"
+import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./architecture"
 import { HfCheckpoint } from "./checkpoint"
 import { architectureFor } from "./load-architecture"
 
@@ -37,6 +37,15 @@ export interface LmBatch {
 export interface LmForwardOptions extends ForwardOptions {
   /** "all" (default): logits [B, T, V]; "none": skip the unembedding; number[]: only these positions [B, P, V]. */
   readonly logits?: "all" | "none" | ReadonlyArray<number>
+}
+
+/** A batch laid out for one pass: ids and position ids position-major [T*B]; pad [B, past+T] or null. */
+export interface StepInput {
+  readonly B: number
+  readonly T: number
+  readonly ids: Int32Array
+  readonly positions: Int32Array
+  readonly pad: Uint8Array | null
 }
 
 export interface LmForwardResult {
@@ -89,34 +98,46 @@ export class CausalLM {
     }
   }
 
-  forward(batch: LmBatch, opts: LmForwardOptions = {}): LmForwardResult {
+  /** Validate a batch and lay it out position-major (row t*B + b), with position ids from the mask. */
+  layout(batch: LmBatch): StepInput {
     const B = batch.ids.length
     const T = B > 0 ? batch.ids[0].length : 0
     if (B === 0 || T === 0) throw new ForwardError({ field: "ids", reason: "empty batch" })
-    const { dims } = this.arch
-    const ids = new Int32Array(T * B) // position-major: row t*B + b
-    let pad: Uint8Array | null = null
-    if (batch.attentionMask) {
-      pad = new Uint8Array(B * T)
-      if (batch.attentionMask.length !== B) throw new ForwardError({ field: "attentionMask", reason: `${batch.attentionMask.length} rows for ${B} sequences` })
-    }
+    if (batch.attentionMask && batch.attentionMask.length !== B) throw new ForwardError({ field: "attentionMask", reason: `${batch.attentionMask.length} rows for ${B} sequences` })
+    const { vocab } = this.arch.dims
+    const ids = new Int32Array(T * B)
     const positions = new Int32Array(T * B)
+    const pad = batch.attentionMask ? new Uint8Array(B * T) : null
     for (let b = 0; b < B; b++) {
       const row = batch.ids[b]
       if (row.length !== T) throw new ForwardError({ field: `ids[${b}]`, reason: `length ${row.length}, expected ${T} (pad the batch and pass attentionMask)` })
       let seen = 0
       for (let t = 0; t < T; t++) {
         const id = row[t]
-        if (!Number.isInteger(id) || id < 0 || id >= dims.vocab) throw new ForwardError({ field: `ids[${b}][${t}]`, reason: `token id ${id} is outside the vocabulary 0..${dims.vocab - 1}` })
+        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new ForwardError({ field: `ids[${b}][${t}]`, reason: `token id ${id} is outside the vocabulary 0..${vocab - 1}` })
         ids[t * B + b] = id
-        const m = batch.attentionMask ? batch.attentionMask[b][t] : 1
-        if (pad) pad[b * T + t] = m ? 1 : 0
-        positions[t * B + b] = Math.max(0, seen + (m ? 1 : 0) - 1)
-        if (m) seen++
+        const m = batch.attentionMask ? (batch.attentionMask[b][t] ? 1 : 0) : 1
+        if (pad) pad[b * T + t] = m
+        positions[t * B + b] = Math.max(0, seen + m - 1)
+        seen += m
       }
     }
+    return { B, T, ids, positions, pad }
+  }
+
+  forward(batch: LmBatch, opts: LmForwardOptions = {}): LmForwardResult {
+    return this.step(this.layout(batch), opts, null)
+  }
+
+  /**
+   * One pass over T new positions per row (all of them, or the next ones after a KV cache's `past`).
+   * `input.pad`, when given, covers past + T positions. Used by forward() and by decoding.ts.
+   */
+  step(input: StepInput, opts: LmForwardOptions, kv: KvCache | null): LmForwardResult {
+    const { B, T, ids, positions, pad } = input
+    const { dims } = this.arch
     const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, opts)
-    const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map() }
+    const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map(), kv }
     const captured: Record<string, tf.Tensor> = {}
     // each stage returns the new stream plus what it captured, so tidy keeps exactly those
     const stage = (specs: WeightSpec[], f: (w: Map<string, tf.Tensor>) => tf.Tensor): tf.Tensor => {
@@ -138,14 +159,15 @@ export class CausalLM {
         h = stage(this.arch.layerWeights(l), (w) => this.arch.block(l, w, prev, ctx))
         prev.dispose()
       }
+      if (kv) kv.past += T
       const want = opts.logits ?? "all"
       let logits: tf.Tensor | null = null
       if (want !== "none" || hooks.wants("ln_final")) {
         const sel = want === "all" || want === "none" ? null : want.map((p) => (p < 0 ? T + p : p))
+        if (sel && hooks.wants("ln_final")) throw new ForwardError({ field: "logits", reason: "capture of ln_final needs logits: \"all\"" })
         const fin = h
         logits = stage(this.arch.finalWeights(), (w) => {
           const x = sel ? tf.reshape(tf.gather(tf.reshape(fin, [T, B, dims.dModel]), sel, 0), [sel.length * B, dims.dModel]) : fin
-          if (sel && hooks.wants("ln_final")) throw new ForwardError({ field: "logits", reason: "capture of ln_final needs logits: \"all\"" })
           const lg = this.arch.final(w, x, ctx) // [P*B, V]
           return tf.transpose(tf.reshape(lg, [sel ? sel.length : T, B, dims.vocab]), [1, 0, 2]) // [B, P, V]
         })

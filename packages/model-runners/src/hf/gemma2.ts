@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { applyRope, attention } from "./attention"
 import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { attnHooks, hook, maskFor, readRope, ropeFor } from "./llama"
+import { attnHooks, hook, maskFor, readRope, ropeFor, withCache } from "./llama"
 import { activation, linearT, rmsNorm, softcap } from "./ops"
 import type { RopeScaling } from "./attention"
 
@@ -117,9 +117,9 @@ export class Gemma2 implements Architecture {
     const { cos, sin } = ropeFor(ctx, hd, s.theta, s.scaling)
     const q = applyRope(linearT(x, W("self_attn.q_proj.weight"), Bi("self_attn.q_proj.bias")), H, cos, sin) // [T*B, H*hd]
     const k = applyRope(linearT(x, W("self_attn.k_proj.weight"), Bi("self_attn.k_proj.bias")), K, cos, sin) // [T*B, K*hd]
-    const v = linearT(x, W("self_attn.v_proj.weight"), Bi("self_attn.v_proj.bias")) // [T*B, K*hd]
+    const [kc, vc] = withCache(ctx, l, k, linearT(x, W("self_attn.v_proj.weight"), Bi("self_attn.v_proj.bias"))) // [(past+T)*B, K*hd]
     const mask = maskFor(ctx, s.sliding[l] ? s.window : null)
-    const z = attention(q, k, v, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: s.queryScale, softcap: s.attnSoftcap ?? undefined, mask }, attnHooks(l, ctx))
+    const z = attention(q, kc, vc, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: s.queryScale, softcap: s.attnSoftcap ?? undefined, mask }, attnHooks(l, ctx))
     const a = norm(linearT(z, W("self_attn.o_proj.weight"), Bi("self_attn.o_proj.bias")), "post_attention_layernorm") // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, hook(ctx, `blocks.${l}.hook_attn_out`, a)))
     const x2 = norm(h, "pre_feedforward_layernorm")

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { attention } from "./attention"
 import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { attnHooks, hook, maskFor } from "./llama"
+import { attnHooks, hook, maskFor, withCache } from "./llama"
 import { activation, layerNormAffine } from "./ops"
 
 /**
@@ -90,7 +90,8 @@ export class Gpt2 implements Architecture {
     let h = hook(ctx, `blocks.${l}.hook_resid_pre`, h0) // [T*B, d]
     const qkv = conv1d(layerNormAffine(h, this.spec.eps, W("ln_1.weight"), W("ln_1.bias")), "attn.c_attn") // [T*B, 3d]
     const [q, k, v] = tf.split(qkv, 3, 1) // [T*B, d] each
-    const z = attention(q, k, v, { T: ctx.T, B: ctx.B, H, Hkv: H, hd }, { scale: 1 / Math.sqrt(hd), mask: maskFor(ctx, null) }, attnHooks(l, ctx))
+    const [kc, vc] = withCache(ctx, l, k, v) // [(past+T)*B, d]
+    const z = attention(q, kc, vc, { T: ctx.T, B: ctx.B, H, Hkv: H, hd }, { scale: 1 / Math.sqrt(hd), mask: maskFor(ctx, null) }, attnHooks(l, ctx))
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, hook(ctx, `blocks.${l}.hook_attn_out`, conv1d(z, "attn.c_proj"))))
     const m = conv1d(this.spec.act(conv1d(layerNormAffine(h, this.spec.eps, W("ln_2.weight"), W("ln_2.bias")), "mlp.c_fc")), "mlp.c_proj") // [T*B, d]
     h = tf.add(h, hook(ctx, `blocks.${l}.hook_mlp_out`, m))

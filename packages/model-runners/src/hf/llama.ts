@@ -109,7 +109,25 @@ export function ropeFor(ctx: ForwardContext, headDim: number, theta: number, sca
 }
 
 export const maskFor = (ctx: ForwardContext, window: number | null): tf.Tensor =>
-  sharedTensors(ctx, `mask:${window}`, () => additiveMask(ctx.B, ctx.T, ctx.pad, window))
+  sharedTensors(ctx, `mask:${window}`, () => additiveMask(ctx.B, ctx.T, ctx.pad, window, ctx.kv?.past ?? 0))
+
+/**
+ * With a KV cache: prepend layer l's cached keys/values to the new ones [T*B, Hkv*hd] and store the
+ * result (kept outside the forward's tidy scopes; the previous entry is freed). Without: k, v as they are.
+ */
+export function withCache(ctx: ForwardContext, l: number, k: tf.Tensor, v: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const kv = ctx.kv
+  if (!kv) return [k, v]
+  const pk = kv.k[l]
+  const pv = kv.v[l]
+  const kk = pk ? tf.concat([pk, k], 0) : k // [(past+T)*B, Hkv*hd]
+  const vv = pv ? tf.concat([pv, v], 0) : v
+  kv.k[l] = tf.keep(kk)
+  kv.v[l] = tf.keep(vv)
+  if (pk) pk.dispose()
+  if (pv) pv.dispose()
+  return [kk, vv]
+}
 
 /** The attention hooks of layer l, wired only when something happens there. */
 export function attnHooks(l: number, ctx: ForwardContext) {
@@ -184,8 +202,8 @@ export class Llama implements Architecture {
     }
     const q = applyRope(proj("q_proj"), H, cos, sin) // [T*B, H*hd]
     const k = applyRope(proj("k_proj"), K, cos, sin) // [T*B, K*hd]
-    const v = proj("v_proj") // [T*B, K*hd]
-    const z = attention(q, k, v, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: 1 / Math.sqrt(hd), mask: maskFor(ctx, s.window) }, attnHooks(l, ctx))
+    const [kc, vc] = withCache(ctx, l, k, proj("v_proj")) // [(past+T)*B, K*hd]
+    const z = attention(q, kc, vc, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: 1 / Math.sqrt(hd), mask: maskFor(ctx, s.window) }, attnHooks(l, ctx))
     const a = hook(ctx, `blocks.${l}.hook_attn_out`, linearT(z, W("self_attn.o_proj.weight"), B("self_attn.o_proj.bias"))) // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, a))
     const x2 = this.norm(h, B("post_attention_layernorm.weight"))
