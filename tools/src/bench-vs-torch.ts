@@ -6,8 +6,14 @@
  * thread count 1..nproc. Each side runs in its own process (peak RSS is per process). Reports the best
  * (minimum) time of each side over rounds and the ratio tfjs / PyTorch-best. PyTorch runs only when
  * Debian's python3-torch is importable by /usr/bin/python3 (or $CONCEPTSCOPE_PYTHON).
+ * The `llm` model: forward pass (logits at every position, batch 4 x 128 tokens) of a ~100M-parameter
+ * Llama-shaped random checkpoint (tools/src/tiny-checkpoints, size 100m, made once in the temp dir),
+ * in memory and layer-streamed mode, against tools/torch/bench_forward.py; reported as tokens/s.
+ * `--only=gpt,quick,llm` picks models.
  */
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import { makeTinyCheckpoint } from "./tiny-checkpoints"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -22,7 +28,8 @@ const opt = (name: string, dflt: number): number => {
 }
 const rounds = opt("rounds", 3)
 const stockToo = argv.includes("--stock")
-const models = argv.includes("--only-quick") ? ["quick"] : argv.includes("--only-gpt") ? ["gpt"] : ["gpt", "quick"]
+const only = argv.find((a) => a.startsWith("--only="))?.slice(7)
+const models = (only ?? "gpt,quick,llm").split(",")
 const STEPS: Record<string, [number, number]> = { gpt: [3, 1], quick: [20, 3] } // [timed, warm-up]
 
 interface Sample {
@@ -46,12 +53,49 @@ function torchAvailable(): string | null {
 
 const best = (xs: Sample[]): Sample => xs.reduce((a, b) => (b.ms < a.ms ? b : a))
 
-const main = () => {
+/** The ~100M Llama-shaped checkpoint, made once (f32, about 400 MB) in the temp dir. */
+async function llmCheckpoint(): Promise<string> {
+  const dir = path.join(os.tmpdir(), "conceptscope-bench-llama3-100m")
+  if (!fs.existsSync(path.join(dir, "model.safetensors"))) await makeTinyCheckpoint({ arch: "llama3", size: "100m", out: dir, seed: 1 })
+  return dir
+}
+
+function llmRows(dir: string, torch: string | null, threads: number[]): string[] {
+  const [B, T, reps] = [4, 128, 2]
+  const sides = new Map<string, { tps: number; rss: number }[]>()
+  const add = (k: string, v: { tps: number; rss: number }) => sides.set(k, [...(sides.get(k) ?? []), v])
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of ["memory", "streamed"]) {
+      const j = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", mode, "--batch", String(B), "--seq", String(T), "--reps", String(reps)])
+      add(`tfjs ${mode}`, { tps: j.tokens_per_s as number, rss: j.peak_rss_mb as number })
+      process.stderr.write(`  llm round ${r + 1}: tfjs ${mode} ${(j.tokens_per_s as number).toFixed(0)} tok/s, peak RSS ${(j.peak_rss_mb as number).toFixed(0)} MB (after load ${(j.load_peak_rss_mb as number).toFixed(0)} MB, baseline ${(j.baseline_rss_mb as number).toFixed(0)} MB, weights ${(j.weights_f32_mb as number).toFixed(0)} MB)\n`)
+    }
+    if (torch)
+      for (const t of threads) {
+        const j = runJson(python, ["tools/torch/bench_forward.py", "--model", dir, "--batch", String(B), "--seq", String(T), "--reps", String(reps), "--threads", String(t)])
+        add(`PyTorch ${t} thread(s)`, { tps: j.tokens_per_s as number, rss: j.peak_rss_mb as number })
+        process.stderr.write(`  llm round ${r + 1}: PyTorch ${t} thread(s) ${(j.tokens_per_s as number).toFixed(0)} tok/s, ${(j.peak_rss_mb as number).toFixed(0)} MB\n`)
+      }
+  }
+  const bestOf = (xs: { tps: number; rss: number }[]) => xs.reduce((a, b) => (b.tps > a.tps ? b : a))
+  const torchBest = [...sides.entries()].filter(([k]) => k.startsWith("PyTorch")).map(([k, v]) => ({ k, ...bestOf(v) })).sort((a, b) => b.tps - a.tps)[0]
+  return [...sides.entries()].map(([k, v]) => {
+    const b = bestOf(v)
+    const ratio = torchBest ? `${(b.tps / torchBest.tps).toFixed(2)}x tokens/s, ${(b.rss / torchBest.rss).toFixed(2)}x RSS vs ${torchBest.k}` : "-"
+    return `| llama-100m forward (${B} x ${T}) | ${k} | ${b.tps.toFixed(0)} tok/s | ${b.rss.toFixed(0)} MB | ${ratio} |`
+  })
+}
+
+const main = async () => {
   const torch = torchAvailable()
   const threads = Array.from({ length: os.cpus().length }, (_, i) => i + 1)
   process.stderr.write(`PyTorch: ${torch ?? "not available (apt-get install python3-torch); tfjs side only"}\n`)
   const rows: string[] = []
   for (const model of models) {
+    if (model === "llm") {
+      rows.push(...llmRows(await llmCheckpoint(), torch, threads))
+      continue
+    }
     const [steps, warmup] = STEPS[model]
     const sides = new Map<string, Sample[]>()
     const add = (k: string, s: Sample) => sides.set(k, [...(sides.get(k) ?? []), s])
@@ -76,9 +120,12 @@ const main = () => {
       rows.push(`| ${model} | ${k} | ${b.ms.toFixed(1)} ms | ${b.rss.toFixed(0)} MB | ${ratio} |`)
     }
   }
-  console.log(`\nbest of ${rounds} interleaved rounds; training step = forward + backward + Adam\n`)
+  console.log(`\nbest of ${rounds} interleaved rounds; training step = forward + backward + Adam; llm = forward only\n`)
   console.log("| model | side | step | peak RSS | vs PyTorch's best |\n|---|---|---|---|---|")
   for (const r of rows) console.log(r)
 }
 
-main()
+main().catch((e) => {
+  process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(1)
+})

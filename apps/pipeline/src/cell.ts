@@ -72,7 +72,14 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
     const uniqueMarks = marks.filter((m, i) => marks.findIndex((x) => x.step === m.step) === i)
     yield* run("embed", runStage(stages.embed, { layer: reportLayer, position: reportPosition, checkpoints: uniqueMarks, nNeighbors: config.probe.umapNeighbors, minDist: config.probe.umapMinDist, seed }, { activations: acts.ref }, file))
     if (!reached(until, "patch")) return withLayer()
-    const patchLayer = config.patching.layer === "auto" ? reportLayer : config.patching.layer
+    // Patching layer l changes only what layers > l read, so "auto" takes the peak-TD layer below the
+    // last one; with y-token positions the last layer's output is read by nothing (a no-op patch).
+    const L = config.model.nLayers
+    const patchLayer = config.patching.layer === "auto" ? bestLayer(td, final, reportPosition, Math.max(1, L - 1)) : config.patching.layer
+    if (patchLayer >= L) return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${patchLayer} is not a layer of a ${L}-layer model` }))
+    if (patchLayer === L - 1 && config.patching.positions === "y-tokens" && L > 1) {
+      return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${patchLayer} is the last layer: no later layer reads its y-token outputs, so patching them cannot change a prediction` }))
+    }
     const T = 2 * K
     const patchPositions =
       config.patching.positions === "y-tokens" ? Array.from({ length: K }, (_, k) => 2 * k + 1)
@@ -85,12 +92,12 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
     return withLayer()
   })
 
-/** The layer (blocks.l.hook_resid_post, l >= 0) with the highest TD at `step` and `position`; earliest on ties. */
-export function bestLayer(td: readonly { step: number; layer: number; position: number; td: number }[], step: number, position: number): number {
+/** The layer (blocks.l.hook_resid_post, 0 <= l < below) with the highest TD at `step` and `position`; earliest on ties. */
+export function bestLayer(td: readonly { step: number; layer: number; position: number; td: number }[], step: number, position: number, below = Infinity): number {
   let best = 0
   let bestTd = -Infinity
   for (const r of td)
-    if (r.step === step && r.position === position && r.layer >= 0 && (r.td > bestTd || (r.td === bestTd && r.layer < best))) {
+    if (r.step === step && r.position === position && r.layer >= 0 && r.layer < below && (r.td > bestTd || (r.td === bestTd && r.layer < best))) {
       best = r.layer
       bestTd = r.td
     }

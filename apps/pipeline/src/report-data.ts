@@ -112,7 +112,7 @@ export const reportInput = (ctx: ReportContext) =>
         stageSeconds: Object.fromEntries(ctx.timings.map((t) => [t.stage, t.seconds])),
         artifactKeys
       },
-      notes: [...config.notes, ...findings(finalLoss, tdSeries, layer, C, lastPatch ? off / diag : NaN, errors)],
+      notes: [...config.notes, ...findings(finalLoss, tdSeries, layer, C, lastPatch ? off / diag : NaN, errors, lastPatch?.layer ?? -1)],
       stageTimings: ctx.timings
     }
     return input
@@ -130,7 +130,8 @@ export function findings(
   layer: number,
   nConcepts: number,
   patchRatio: number,
-  errors: readonly { method: string; basis: number; k: number; nmse: number }[]
+  errors: readonly { method: string; basis: number; k: number; nmse: number }[],
+  patchLayer = -1
 ): string[] {
   const name = (c: number) => `B${c + 1}`
   const learned = finalLoss.flatMap((v, c) => (v <= 0.1 ? [name(c)] : []))
@@ -155,8 +156,8 @@ export function findings(
   if (Number.isFinite(patchRatio))
     out.push(
       patchRatio >= 2
-        ? `Patching at the final checkpoint: off-diagonal loss is ${f2(patchRatio)}x the diagonal, so the model reads the basis from this layer's representation.`
-        : `Patching at the final checkpoint: off-diagonal loss is only ${f2(patchRatio)}x the diagonal (the study's mechanism would give >= 2x).`
+        ? `Patching at the final checkpoint: off-diagonal loss is ${f2(patchRatio)}x the diagonal, so the model reads the basis from the layer-${patchLayer} representation at the y tokens.`
+        : `Patching at the final checkpoint: off-diagonal loss is only ${f2(patchRatio)}x the diagonal at layer ${patchLayer} (the study's mechanism would give >= 2x).`
     )
   const at = (method: string) => errors.filter((e) => e.basis === -1 && e.method.startsWith(method))
   const model = at("model")
