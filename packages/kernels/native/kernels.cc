@@ -161,6 +161,41 @@ void copy_rec(const float* src, float*& dst, const int32_t* shape, const double*
   for (int i = 0; i < n; i++) copy_rec(src + i * s, dst, shape, st, rank, d + 1);
 }
 
+// A transpose that moves the source's contiguous axis to output axis `a` (not the last): copy in
+// 16 x 16 tiles over (a, last output axis), so reads run along the source's contiguous axis and writes
+// along the output's, instead of one cache line per element.
+void tiled_copy(const float* src, float* dst, const int32_t* shape, const double* st, int rank, int a) {
+  std::vector<ptrdiff_t> ost(rank);
+  ptrdiff_t acc = 1;
+  for (int d = rank - 1; d >= 0; d--) ost[d] = acc, acc *= shape[d];
+  const int last = rank - 1;
+  const int na = shape[a], nl = shape[last];
+  const ptrdiff_t sl = (ptrdiff_t)st[last], oa = ost[a];
+  std::vector<int> idx(rank, 0);
+  const int TILE = 16;
+  while (true) {
+    ptrdiff_t so = 0, dof = 0;
+    for (int d = 0; d < rank; d++)
+      if (d != a && d != last) so += idx[d] * (ptrdiff_t)st[d], dof += idx[d] * ost[d];
+    for (int i0 = 0; i0 < na; i0 += TILE)
+      for (int j0 = 0; j0 < nl; j0 += TILE) {
+        const int i1 = std::min(i0 + TILE, na), j1 = std::min(j0 + TILE, nl);
+        for (int i = i0; i < i1; i++) {
+          const float* in = src + so + i;
+          float* out = dst + dof + i * oa;
+          for (int j = j0; j < j1; j++) out[j] = in[j * sl];
+        }
+      }
+    int d = rank - 1;
+    for (; d >= 0; d--) {
+      if (d == a || d == last) continue;
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
 napi_value StridedCopy(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, a, 5)) return nullptr;
@@ -176,6 +211,13 @@ napi_value StridedCopy(napi_env env, napi_callback_info info) {
   }
   for (size_t d = 0; d < rank; d++)
     if (shape[d] == 0) return nullptr;
+  if (rank >= 2 && st[rank - 1] != 1 && shape[rank - 1] > 1) {
+    for (int a = 0; a < (int)rank - 1; a++)
+      if (st[a] == 1 && shape[a] > 1) {
+        tiled_copy(src, dst, shape, st, (int)rank, a);
+        return nullptr;
+      }
+  }
   copy_rec(src, dst, shape, st, (int)rank, 0);
   return nullptr;
 }
