@@ -3,7 +3,7 @@
  *   tsx tools/src/bench-llm-child.ts --model <dir> --mode memory|streamed --batch B --seq T --reps R
  * prints one JSON line: load seconds and peak RSS after loading, forward tokens/s, peak RSS overall.
  */
-import { CausalLM, initBackend } from "@conceptscope/model-runners"
+import { CausalLM, HfCheckpoint, initBackend } from "@conceptscope/model-runners"
 import * as tf from "@tensorflow/tfjs"
 
 const arg = (name: string, dflt: string): string => {
@@ -33,7 +33,9 @@ const main = async () => {
   t0 = performance.now()
   for (let i = 0; i < reps; i++) run()
   const dt = (performance.now() - t0) / 1000 / reps
-  const weightsMb = model.weightBytes() / 2 ** 20
+  const ck = HfCheckpoint.open(dir)
+  const weightsMb = ck.float32Bytes() / 2 ** 20
+  ck.close()
   model.dispose()
   console.log(JSON.stringify({ mode: model.mode, load_s: loadS, baseline_rss_mb: baseline, load_peak_rss_mb: loadRss, tokens_per_s: (B * T) / dt, ms_per_forward: dt * 1000, peak_rss_mb: rssMb(), weights_f32_mb: weightsMb }))
 }

@@ -72,13 +72,15 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
     const uniqueMarks = marks.filter((m, i) => marks.findIndex((x) => x.step === m.step) === i)
     yield* run("embed", runStage(stages.embed, { layer: reportLayer, position: reportPosition, checkpoints: uniqueMarks, nNeighbors: config.probe.umapNeighbors, minDist: config.probe.umapMinDist, seed }, { activations: acts.ref }, file))
     if (!reached(until, "patch")) return withLayer()
-    // Patching layer l changes only what layers > l read, so "auto" takes the peak-TD layer below the
-    // last one; with y-token positions the last layer's output is read by nothing (a no-op patch).
+    // Patching layer l changes only what layers > l read: "auto" patches every layer below the last (the
+    // report leads with the layer where patching hurts most); with y-token positions the last layer's
+    // outputs are read by nothing, so patching them is a no-op and an explicit last layer is refused.
     const L = config.model.nLayers
-    const patchLayer = config.patching.layer === "auto" ? bestLayer(td, final, reportPosition, Math.max(1, L - 1)) : config.patching.layer
-    if (patchLayer >= L) return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${patchLayer} is not a layer of a ${L}-layer model` }))
-    if (patchLayer === L - 1 && config.patching.positions === "y-tokens" && L > 1) {
-      return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${patchLayer} is the last layer: no later layer reads its y-token outputs, so patching them cannot change a prediction` }))
+    const patchLayers = config.patching.layer === "auto" ? Array.from({ length: Math.max(1, L - 1) }, (_, l) => l) : [config.patching.layer]
+    const explicit = config.patching.layer
+    if (explicit !== "auto" && explicit >= L) return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${explicit} is not a layer of a ${L}-layer model` }))
+    if (explicit === L - 1 && config.patching.positions === "y-tokens" && L > 1) {
+      return yield* Effect.fail(new ParamsError({ file, field: "patching.layer", reason: `${explicit} is the last layer: no later layer reads its y-token outputs, so patching them cannot change a prediction` }))
     }
     const T = 2 * K
     const patchPositions =
@@ -86,7 +88,7 @@ export const runCell = (config: Config, seed: number, until: StageName, file: st
       : config.patching.positions === "all" ? Array.from({ length: T }, (_, i) => i)
       : config.patching.positions.map((p) => (p < 0 ? T + p : p))
     const patchMarks = middle === final ? [{ step: final, stage: "final" as const }] : [{ step: middle, stage: "middle" as const }, { step: final, stage: "final" as const }]
-    yield* run("patch", runStage(stages.patch, { layer: patchLayer, mode: config.patching.mode, positions: patchPositions, perConcept: config.patching.perConcept, nConcepts: C, checkpoints: patchMarks }, { run: train.ref, probe: probeSet.ref, eval: evalSet.ref }, file))
+    yield* run("patch", runStage(stages.patch, { layers: patchLayers as [number, ...number[]], mode: config.patching.mode, positions: patchPositions, perConcept: config.patching.perConcept, nConcepts: C, checkpoints: patchMarks }, { run: train.ref, probe: probeSet.ref, eval: evalSet.ref }, file))
     if (!reached(until, "curves")) return withLayer()
     yield* run("curves", runStage(stages.curves, { task: config.task, ridge: 0.1, lassoAlpha: 0.01, batchSize: 256 }, { run: train.ref, eval: evalSet.ref }, file))
     return withLayer()

@@ -53,7 +53,7 @@ export const ProbeSchema = Schema.Struct({
 })
 
 export const PatchingSchema = Schema.Struct({
-  /** "auto": the peak-TD layer at the final checkpoint below the last layer (patching layer l only affects layers > l). */
+  /** "auto": every layer below the last (patching layer l only affects layers > l); the report leads with the layer where off/diag is largest. */
   layer: Schema.optionalWith(Schema.Union(Schema.Literal("auto"), NonNegInt), { default: () => "auto" as const }),
   mode: Schema.optionalWith(Schema.Literal("replace", "add", "mean-diff"), { default: () => "replace" as const }),
   /** "y-tokens": every y token (where the concept is read; predictions after the first are scored). */

@@ -79,8 +79,18 @@ export const reportInput = (ctx: ReportContext) =>
     const embeddings = yield* readEmbeddings(need("embed"))
     const patching = yield* readPatching(need("patch"))
     const errors = yield* readErrorCurves(need("curves"))
-    const lastPatch = patching[patching.length - 1]
-    const { diagonalMean: diag, offDiagonalMean: off } = lastPatch ? diagonalStats(lastPatch.matrix) : { diagonalMean: NaN, offDiagonalMean: NaN }
+    // every patched layer at the final checkpoint; the headline (and the figures) use the layer where
+    // patching another basis's mean hurts most relative to the same basis's
+    const lastStep = patching.length ? Math.max(...patching.map((p) => p.step)) : NaN
+    const byLayer = patching
+      .filter((p) => p.step === lastStep)
+      .map((p) => {
+        const { diagonalMean, offDiagonalMean } = diagonalStats(p.matrix)
+        return { layer: p.layer, diagonalMean, offDiagonalMean, ratio: offDiagonalMean / diagonalMean }
+      })
+    const head = byLayer.reduce<(typeof byLayer)[number] | null>((a, b) => (a === null || b.ratio > a.ratio ? b : a), null)
+    const lastPatch = head ? patching.find((p) => p.step === lastStep && p.layer === head.layer) : undefined
+    const { diagonalMean: diag, offDiagonalMean: off } = head ?? { diagonalMean: NaN, offDiagonalMean: NaN }
     const finalLoss = Array.from({ length: C }, (_, c) => loss.find((l) => l.step === finalStep && l.concept === c)?.nmse ?? NaN)
     const concepts = Array.from({ length: C }, (_, c) => `B${c + 1}`)
     const artifactKeys = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, `${v!.ref.kind}/${v!.ref.key}`]))
@@ -94,7 +104,7 @@ export const reportInput = (ctx: ReportContext) =>
       lossCurves: loss,
       tdCurves: atPos.map((t) => ({ step: t.step, layer: t.layer, td: t.td, perConcept: t.perConcept })),
       embeddings,
-      patching: patching.map((p) => ({ ...p })),
+      patching: patching.filter((p) => p.layer === head?.layer).map((p) => ({ ...p })),
       errorVsK: errors.filter((e) => e.basis === -1).map((e) => ({ k: e.k, method: e.method, nmse: e.nmse })),
       pairwiseTD: atPos.filter((t) => t.step === finalStep && t.layer === layer).map((t) => ({ step: t.step, layer: t.layer, matrix: t.pairwise })),
       linearProbe: atPos.filter((t) => Number.isFinite(t.linearProbeAcc) && t.layer === layer).map((t) => ({ step: t.step, layer: t.layer, testAcc: t.linearProbeAcc })),
@@ -108,11 +118,11 @@ export const reportInput = (ctx: ReportContext) =>
         tdFinal: tdSeries[tdSeries.length - 1]?.td ?? NaN,
         tdPeakLayerFinal: bestLayer(td, finalStep, pos),
         coupling: coupling(loss, tdSeries, C),
-        patching: lastPatch ? { step: lastPatch.step, diagonalMean: diag, offDiagonalMean: off, ratio: off / diag } : null,
+        patching: lastPatch && head ? { step: lastPatch.step, layer: head.layer, diagonalMean: diag, offDiagonalMean: off, ratio: off / diag, byLayer } : null,
         stageSeconds: Object.fromEntries(ctx.timings.map((t) => [t.stage, t.seconds])),
         artifactKeys
       },
-      notes: [...config.notes, ...findings(finalLoss, tdSeries, layer, C, lastPatch ? off / diag : NaN, errors, lastPatch?.layer ?? -1)],
+      notes: [...config.notes, ...findings(finalLoss, tdSeries, layer, C, lastPatch ? off / diag : NaN, errors, lastPatch?.layer ?? -1, byLayer)],
       stageTimings: ctx.timings
     }
     return input
@@ -131,7 +141,8 @@ export function findings(
   nConcepts: number,
   patchRatio: number,
   errors: readonly { method: string; basis: number; k: number; nmse: number }[],
-  patchLayer = -1
+  patchLayer = -1,
+  patchByLayer: readonly { layer: number; ratio: number }[] = []
 ): string[] {
   const name = (c: number) => `B${c + 1}`
   const learned = finalLoss.flatMap((v, c) => (v <= 0.1 ? [name(c)] : []))
@@ -156,9 +167,10 @@ export function findings(
   if (Number.isFinite(patchRatio))
     out.push(
       patchRatio >= 2
-        ? `Patching at the final checkpoint: off-diagonal loss is ${f2(patchRatio)}x the diagonal, so the model reads the basis from the layer-${patchLayer} representation at the y tokens.`
+        ? `Patching at the final checkpoint: off-diagonal loss is ${f2(patchRatio)}x the diagonal, so later layers read the basis from the layer-${patchLayer} representation at the y tokens.`
         : `Patching at the final checkpoint: off-diagonal loss is only ${f2(patchRatio)}x the diagonal at layer ${patchLayer} (the study's mechanism would give >= 2x).`
     )
+  if (patchByLayer.length > 1) out.push(`Patching off/diagonal ratio by layer: ${patchByLayer.map((p) => `layer ${p.layer} ${f2(p.ratio)}`).join(", ")} (the layer with the largest ratio is shown).`)
   const at = (method: string) => errors.filter((e) => e.basis === -1 && e.method.startsWith(method))
   const model = at("model")
   const ls = at("least squares")

@@ -30,7 +30,15 @@ export interface Summary {
     tdHalfwayStep: number | null
     meanSpearman: number
   }
-  patching: { step: number; diagonalMean: number; offDiagonalMean: number; ratio: number } | null
+  /** Patching at the final checkpoint at `layer`; `byLayer` has every patched layer (the headline layer is the one with the largest ratio). */
+  patching: {
+    step: number
+    layer: number
+    diagonalMean: number
+    offDiagonalMean: number
+    ratio: number
+    byLayer: { layer: number; diagonalMean: number; offDiagonalMean: number; ratio: number }[]
+  } | null
   stageSeconds: Record<string, number>
   artifactKeys: Record<string, string>
 }
@@ -62,7 +70,14 @@ export const Summary: Schema.Schema<Summary, SummaryEncoded> = Schema.Struct({
     meanSpearman: Num
   }),
   patching: Schema.NullOr(
-    Schema.Struct({ step: Schema.Number, diagonalMean: Num, offDiagonalMean: Num, ratio: Num })
+    Schema.Struct({
+      step: Schema.Number,
+      layer: Schema.Number,
+      diagonalMean: Num,
+      offDiagonalMean: Num,
+      ratio: Num,
+      byLayer: Schema.mutable(Schema.Array(Schema.mutable(Schema.Struct({ layer: Schema.Number, diagonalMean: Num, offDiagonalMean: Num, ratio: Num }))))
+    })
   ),
   stageSeconds: Schema.mutable(Schema.Record({ key: Schema.String, value: Num })),
   artifactKeys: Schema.mutable(Schema.Record({ key: Schema.String, value: Schema.String }))
@@ -88,9 +103,11 @@ export interface SummaryEncoded {
   }
   readonly patching: {
     readonly step: number
+    readonly layer: number
     readonly diagonalMean: JsonNum
     readonly offDiagonalMean: JsonNum
     readonly ratio: JsonNum
+    byLayer: { layer: number; diagonalMean: JsonNum; offDiagonalMean: JsonNum; ratio: JsonNum }[]
   } | null
   readonly stageSeconds: { [k: string]: JsonNum }
   readonly artifactKeys: { [k: string]: string }

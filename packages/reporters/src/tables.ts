@@ -15,9 +15,10 @@ export const headlineRows = (input: ReportInput): [string, string][] => {
   ]
   if (s.patching)
     rows.push(
-      [`patching (step ${s.patching.step}): diagonal mean NMSE`, fmtNum(s.patching.diagonalMean)],
+      [`patching (step ${s.patching.step}, layer ${s.patching.layer}): diagonal mean NMSE`, fmtNum(s.patching.diagonalMean)],
       ["patching: off-diagonal mean NMSE", fmtNum(s.patching.offDiagonalMean)],
-      ["patching: off-diagonal / diagonal", fmtNum(s.patching.ratio)]
+      ["patching: off-diagonal / diagonal", fmtNum(s.patching.ratio)],
+      ...(s.patching.byLayer.length > 1 ? [["patching off/diagonal by layer", s.patching.byLayer.map((b) => `L${b.layer} ${fmtNum(b.ratio)}`).join(", ")] as [string, string]] : [])
     )
   else rows.push(["patching", "not run"])
   return rows

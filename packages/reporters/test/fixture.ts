@@ -140,7 +140,7 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     tdFinal: tdAt(steps[nCk - 1], reportedLayer),
     tdPeakLayerFinal: finalTd.reduce((a, b) => (b.td > a.td ? b : a)).layer,
     coupling: { spearmanPerConcept: [0.97, 0.95, 0.96, 0.94], lossHalfwayStep: [10000, 36000, 36000, null], tdHalfwayStep: 24000, meanSpearman: 0.955 },
-    patching: { step: stageStep.final, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 },
+    patching: { step: stageStep.final, layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5, byLayer: [{ layer: 3, diagonalMean: 0.03, offDiagonalMean: 0.5, ratio: 16.7 }, { layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 }] },
     stageSeconds: Object.fromEntries(stageTimings.map((t) => [t.stage, t.seconds])),
     artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" }
   }

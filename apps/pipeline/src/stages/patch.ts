@@ -11,13 +11,13 @@ import { readDataset, selectBasis } from "./dataset"
 import { checkpointPath, loadModel, readCheckpoints } from "./model-io"
 
 /**
- * Activation patching (the study's Fig. 3): at `layer`, the residual of source-basis sequences at the
+ * Activation patching (the study's Fig. 3): at each of `layers`, the residual of source-basis sequences at the
  * patched positions is moved towards the mean activation of a target basis (means per position, from
  * the probe set), and the normalised MSE of the predictions that follow the first patched position is
- * scored. One row per (checkpoint, source, target) in `patching.parquet`; target -1 = unpatched.
+ * scored. One row per (checkpoint, layer, source, target) in `patching.parquet`; target -1 = unpatched.
  */
 export const PatchParams = Schema.Struct({
-  layer: Schema.Int.pipe(Schema.nonNegative()),
+  layers: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
   mode: Schema.Literal("replace", "add", "mean-diff"),
   positions: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
   perConcept: Schema.Int.pipe(Schema.positive()),
@@ -52,7 +52,7 @@ const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interven
 
 export const patchStage = defineStage({
   name: "patch",
-  version: "1",
+  version: "2",
   kind: "patching",
   schemaVersion: 1,
   params: PatchParams,
@@ -61,13 +61,12 @@ export const patchStage = defineStage({
       const probe = yield* readDataset(inputs.probe)
       const evalSet = yield* readDataset(inputs.eval)
       const checkpoints = yield* readCheckpoints(inputs.run)
-      const hook = residPost(params.layer)
       const positions = Array.from(params.positions)
       const firstPatched = Math.min(...positions)
       const C = params.nConcepts
       const sources = Array.from({ length: C }, (_, s) => selectBasis(evalSet, s, params.perConcept))
       const records: Record<string, unknown>[] = []
-      const bar = progress("patch", params.checkpoints.length * C * C)
+      const bar = progress("patch", params.checkpoints.length * params.layers.length * C * C)
       for (const target of params.checkpoints) {
         const ck = checkpoints.find((c) => c.step === target.step)
         if (!ck) return yield* Effect.die(new Error(`patch: no checkpoint at step ${target.step}`))
@@ -75,42 +74,45 @@ export const patchStage = defineStage({
           Effect.gen(function* () {
             const model = yield* loadModel("patch", checkpointPath(inputs.run, ck.file))
             const d = model.config.dModel
-            // Concept means per patched position from the probe set: captured [n, P, d].
-            const cap = tf.tidy(() => {
-              const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
-                capture: { hooks: [hook], positions }
+            for (const layer of params.layers) {
+              const hook = residPost(layer)
+              // Concept means per patched position from the probe set: captured [n, P, d].
+              const cap = tf.tidy(() => {
+                const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
+                  capture: { hooks: [hook], positions }
+                })
+                r.preds.dispose()
+                return r.captured.get(hook)!
               })
-              r.preds.dispose()
-              return r.captured.get(hook)!
-            })
-            const all = cap.dataSync() as Float32Array // [n, P, d]
-            cap.dispose()
-            const P = positions.length
-            const means = positions.map((_, p) => {
-              const v = new Float32Array(probe.n * d) // [n, d] at position p
-              for (let i = 0; i < probe.n; i++) v.set(all.subarray((i * P + p) * d, (i * P + p + 1) * d), i * d)
-              return conceptMeans(v, probe.basis, C, d)
-            })
-            const m: PositionedMeans = { hook, positions, d, means }
-            const result = yield* stagePromise("patch", () =>
-              patchingMatrix(
-                m,
-                C,
-                params.mode,
-                async (s, interventions) => {
-                  const preds = forwardPreds(model, sources[s], { interventions })
-                  const out = preds.dataSync() as Float32Array
-                  preds.dispose()
-                  return out
-                },
-                (s, preds) => scoreAfter(sources[s], preds, firstPatched),
-                () => bar.tick()
+              const all = cap.dataSync() as Float32Array // [n, P, d]
+              cap.dispose()
+              const P = positions.length
+              const means = positions.map((_, p) => {
+                const v = new Float32Array(probe.n * d) // [n, d] at position p
+                for (let i = 0; i < probe.n; i++) v.set(all.subarray((i * P + p) * d, (i * P + p + 1) * d), i * d)
+                return conceptMeans(v, probe.basis, C, d)
+              })
+              const m: PositionedMeans = { hook, positions, d, means }
+              const result = yield* stagePromise("patch", () =>
+                patchingMatrix(
+                  m,
+                  C,
+                  params.mode,
+                  async (s, interventions) => {
+                    const preds = forwardPreds(model, sources[s], { interventions })
+                    const out = preds.dataSync() as Float32Array
+                    preds.dispose()
+                    return out
+                  },
+                  (s, preds) => scoreAfter(sources[s], preds, firstPatched),
+                  () => bar.tick()
+                )
               )
-            )
-            for (let s = 0; s < C; s++) {
-              records.push({ step: ck.step, stage: target.stage, layer: params.layer, source: s, target: -1, nmse: result.unpatched[s] })
-              for (let t = 0; t < C; t++)
-                records.push({ step: ck.step, stage: target.stage, layer: params.layer, source: s, target: t, nmse: result.matrix[s][t] })
+              for (let s = 0; s < C; s++) {
+                records.push({ step: ck.step, stage: target.stage, layer, source: s, target: -1, nmse: result.unpatched[s] })
+                for (let t = 0; t < C; t++)
+                  records.push({ step: ck.step, stage: target.stage, layer, source: s, target: t, nmse: result.matrix[s][t] })
+              }
             }
           })
         )
@@ -130,17 +132,18 @@ export const readPatching = (ref: ArtifactRef) =>
     const source = getColumn(t, "source", "int32").data
     const target = getColumn(t, "target", "int32").data
     const nmse = getColumn(t, "nmse", "float64").data
-    const byStep = new Map<number, PatchingResult>()
+    const byStep = new Map<string, PatchingResult>()
     let C = 0
     for (let i = 0; i < t.numRows; i++) C = Math.max(C, source[i] + 1)
     for (let i = 0; i < t.numRows; i++) {
-      let r = byStep.get(step[i])
+      const key = `${step[i]}/${layer[i]}`
+      let r = byStep.get(key)
       if (!r) {
         r = { step: step[i], stage: stage[i] as "middle" | "final", layer: layer[i], matrix: Array.from({ length: C }, () => new Array(C).fill(NaN)), unpatched: new Array(C).fill(NaN) }
-        byStep.set(step[i], r)
+        byStep.set(key, r)
       }
       if (target[i] < 0) r.unpatched[source[i]] = nmse[i]
       else r.matrix[source[i]][target[i]] = nmse[i]
     }
-    return [...byStep.values()].sort((a, b) => a.step - b.step)
+    return [...byStep.values()].sort((a, b) => a.step - b.step || a.layer - b.layer)
   })

@@ -83,11 +83,6 @@ export class CausalLM {
     }
   }
 
-  /** Bytes of the checkpoint's weights as float32. */
-  weightBytes(): number {
-    return this.ckpt.float32Bytes()
-  }
-
   get config(): Readonly<Record<string, unknown>> {
     return this.ckpt.config
   }

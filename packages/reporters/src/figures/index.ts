@@ -62,7 +62,8 @@ export const FIGURES: readonly FigureDef[] = [
       `Rows: the concept of the input sequence (source). Columns: the concept whose mean activation replaced the residual stream ` +
       `(target); the last column is the source's loss without any patch. Cells: test NMSE after patching (darker = worse). ` +
       `Outlined diagonal = self-patching, expected to be about as good as unpatched. A dark off-diagonal cell means the model ` +
-      `used the patched-in concept: the layer carries the concept causally.`,
+      `used the patched-in concept: the layer carries the concept causally. When several layers were patched, the one ` +
+      `with the largest off-diagonal / diagonal ratio is shown; summary.json lists every layer.`,
     absent: "Activation patching was not run for this configuration.",
     spec: patchingSpec
   },
