@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { loadNative } from "./addon"
+import { BlasThreads } from "./blas-threads"
 import { installFused } from "./overrides/fused"
 import { installLayout } from "./overrides/layout"
 import { installMatMul } from "./overrides/matmul"
@@ -34,14 +35,10 @@ export function installWasmKernels(opts: { native?: boolean } = {}): KernelRepor
   const status = off ? null : loadNative()
   const done: string[] = [...installZeroCopy()]
   if (status?.ok) {
-    // one BLAS thread unless asked: the products here are small, and OpenBLAS's spinning workers fight
-    // any other busy process for the cores (measured: a quick-model step 1.3 s with 2 threads on a
-    // loaded 2-core machine, 0.16 s with 1); PyTorch's best setting here is 1 thread as well
-    const threads = Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1")
-    status.addon.setThreads(Number.isInteger(threads) && threads > 0 ? threads : 1)
-    done.push(...installMatMul(status.addon), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon), ...installFused(status.addon))
+    const threads = new BlasThreads(status.addon)
+    done.push(...installMatMul(status.addon, threads), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon), ...installFused(status.addon))
     nativeActive = true
-    return { native: true, reason: `native kernels over ${status.blas}, ${Number(process.env.CONCEPTSCOPE_BLAS_THREADS ?? "1") || 1} BLAS thread(s)`, kernels: installedKernels() }
+    return { native: true, reason: `native kernels over ${status.blas}, 1 BLAS thread for small products and ${threads.max} for large`, kernels: installedKernels() }
   }
   done.push(...installSum(null))
   const why = off ? "native kernels off (CONCEPTSCOPE_NATIVE=0)" : `stock wasm kernels: ${status && !status.ok ? status.reason : "?"}`

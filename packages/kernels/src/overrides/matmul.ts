@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import type { KernelsAddon } from "../addon"
+import type { BlasThreads } from "../blas-threads"
 import { offsetOf, overrideKernel, sizeOf, stridesOf, type KernelArgs, type WasmBackend } from "../wasm-backend"
 
 /** Activations of _FusedMatMul the addon applies; others (prelu) go to the stock kernel. */
@@ -42,7 +43,7 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): Pla
 }
 
 /** Allocates out [...batch, M, N] and runs one sgemm per batch entry. */
-function run(addon: KernelsAddon, backend: WasmBackend, p: Plan, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
+function run(addon: KernelsAddon, threads: BlasThreads, backend: WasmBackend, p: Plan, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
   const { M, N, K, batch, padA, padB } = p
   const out = backend.makeOutput([...batch, M, N], "float32")
   const nb = sizeOf(batch)
@@ -73,6 +74,7 @@ function run(addon: KernelsAddon, backend: WasmBackend, p: Plan, a: tf.TensorInf
       idx[d] = 0
     }
   }
+  threads.forWork(M * N * K) // per product: batched small products stay on one thread
   addon.gemm(backend.wasm.HEAPF32, ta, tb, M, N, K, aOffs, bOffs, cOffs)
   return out
 }
@@ -91,7 +93,7 @@ function biasStrides(outShape: readonly number[], bias: tf.TensorInfo): number[]
  * any right-aligned broadcastable shape, and the linear/relu/relu6/leakyrelu/sigmoid/elu activations.
  * (Stock wasm _FusedMatMul in 4.22 is wrong when a transpose flag is combined with a bias.)
  */
-export function installMatMul(addon: KernelsAddon): string[] {
+export function installMatMul(addon: KernelsAddon, threads: BlasThreads): string[] {
   const done: string[] = []
   if (
     overrideKernel("BatchMatMul", (orig) => (args: KernelArgs) => {
@@ -99,7 +101,7 @@ export function installMatMul(addon: KernelsAddon): string[] {
       const ta = !!args.attrs.transposeA
       const tb = !!args.attrs.transposeB
       const p = plan(a, b, ta, tb)
-      return p ? run(addon, args.backend, p, a, b, ta, tb) : orig(args)
+      return p ? run(addon, threads, args.backend, p, a, b, ta, tb) : orig(args)
     })
   )
     done.push("BatchMatMul")
@@ -115,7 +117,7 @@ export function installMatMul(addon: KernelsAddon): string[] {
       if (!p) return orig(args)
       const bStrides = bias ? biasStrides([...p.batch, p.M, p.N], bias) : null
       if (bias && !bStrides) return orig(args)
-      const out = run(addon, args.backend, p, a, b, ta, tb)
+      const out = run(addon, threads, args.backend, p, a, b, ta, tb)
       if (bias && bStrides) {
         // heap view after the allocation in run()
         addon.broadcastAdd(args.backend.wasm.HEAPF32, offsetOf(args.backend, out), Int32Array.from(out.shape), offsetOf(args.backend, bias), Float64Array.from(bStrides))
