@@ -160,3 +160,20 @@ describe("tokenizer", () => {
     expect(gpt2.encode("Hello")).not.toContain(JSON.parse(fs.readFileSync(path.join(fixture("gpt2"), "config.json"), "utf8")).bos_token_id)
   })
 })
+
+describe("execution mode", () => {
+  it("auto picks memory when the float32 weights fit the budget and streamed when they do not", () => {
+    const dir = fixture("llama2-gqa3")
+    const small = CausalLM.load(dir, { memoryBudgetBytes: 1024 })
+    expect(small.mode).toBe("streamed")
+    const big = CausalLM.load(dir, { memoryBudgetBytes: 2 ** 30 })
+    expect(big.mode).toBe("memory")
+    const ids = JSON.parse(fs.readFileSync(path.join(dir, "ids.json"), "utf8")) as number[][]
+    const a = small.forward({ ids }).logits as tf.Tensor
+    const b = big.forward({ ids }).logits as tf.Tensor
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync())) // same code path, same numbers
+    tf.dispose([a, b])
+    small.dispose()
+    big.dispose()
+  })
+})
