@@ -33,9 +33,9 @@ describe.each(["llama3-rope-scaling-bf16-sharded", "gemma2-softcap-window4", "gp
     const p1 = ids[1].slice(0, 3)
     const want0 = greedyNoCache(model, p0, 8) // 6 + 8 tokens: past Gemma's window of 4
     const want1 = greedyNoCache(model, p1, 8)
-    expect(generateGreedy(model, [p0, p1], { maxNewTokens: 8 })).toEqual([want0, want1])
+    expect(generateGreedy(model, [p0, p1], { maxNewTokens: 8, stop: [] })).toEqual([want0, want1])
     const streamed = CausalLM.load(fixture(name), { mode: "streamed" })
-    expect(generateGreedy(streamed, [p0], { maxNewTokens: 8 })).toEqual([want0])
+    expect(generateGreedy(streamed, [p0], { maxNewTokens: 8, stop: [] })).toEqual([want0])
     streamed.dispose()
     // stop tokens end a row (kept in the output)
     expect(generateGreedy(model, [p0], { maxNewTokens: 8, stop: [want0[2]] })[0]).toEqual(want0.slice(0, want0.indexOf(want0[2]) + 1))
@@ -74,12 +74,21 @@ describe.each(["llama3-rope-scaling-bf16-sharded", "gemma2-softcap-window4", "gp
     const base = scoreTargets(model, [{ prompt, target: [ids[0][5]] }])[0]
     const hit = scoreTargets(model, [{ prompt, target: [ids[0][5]] }], { interventions: zero })[0]
     expect(Math.abs(base.logProb - hit.logProb)).toBeGreaterThan(1e-4)
-    const g1 = generateGreedy(model, [prompt], { maxNewTokens: 4 })[0]
-    const g2 = generateGreedy(model, [prompt], { maxNewTokens: 4, interventions: zero, stepInterventions: zero })[0]
+    const g1 = generateGreedy(model, [prompt], { maxNewTokens: 4, stop: [] })[0]
+    const g2 = generateGreedy(model, [prompt], { maxNewTokens: 4, stop: [], interventions: zero, stepInterventions: zero })[0]
     const { logits } = model.forward({ ids: [prompt] }, { interventions: zero, logits: [-1] })
     expect(g2[0]).toBe(tf.tidy(() => tf.argMax(logits as tf.Tensor, 2).dataSync()[0]))
     ;(logits as tf.Tensor).dispose()
     expect(g1.length).toBe(4)
+    model.dispose()
+  })
+})
+
+describe("generation defaults", () => {
+  it("stops at the EOS ids of generation_config.json (else config.json) unless told otherwise", () => {
+    const model = CausalLM.load(fixture("gpt2"))
+    const gen = JSON.parse(fs.readFileSync(path.join(fixture("gpt2"), "generation_config.json"), "utf8"))
+    expect(model.eosTokenIds()).toEqual([gen.eos_token_id].flat())
     model.dispose()
   })
 })

@@ -83,6 +83,13 @@ export class CausalLM {
     }
   }
 
+  /** End-of-sequence ids: generation_config.json's eos_token_id (number or list), else config.json's. */
+  eosTokenIds(): number[] {
+    const v = this.ckpt.generationConfig.eos_token_id ?? this.ckpt.config.eos_token_id
+    const ids = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]
+    return ids.filter((x): x is number => Number.isInteger(x))
+  }
+
   get config(): Readonly<Record<string, unknown>> {
     return this.ckpt.config
   }

@@ -13,6 +13,8 @@ export class HfCheckpoint {
   private constructor(
     readonly dir: string,
     readonly config: Readonly<Record<string, unknown>>,
+    /** generation_config.json when present (defaults such as eos_token_id), else {}. */
+    readonly generationConfig: Readonly<Record<string, unknown>>,
     private readonly where: ReadonlyMap<string, SafetensorsReader>,
     private readonly readers: readonly SafetensorsReader[]
   ) {}
@@ -25,6 +27,15 @@ export class HfCheckpoint {
       config = JSON.parse(fs.readFileSync(configFile, "utf8")) as Record<string, unknown>
     } catch (e) {
       throw new CheckpointError({ file: configFile, reason: `not JSON: ${(e as Error).message}` })
+    }
+    const genFile = path.join(dir, "generation_config.json")
+    let generationConfig: Record<string, unknown> = {}
+    if (fs.existsSync(genFile)) {
+      try {
+        generationConfig = JSON.parse(fs.readFileSync(genFile, "utf8")) as Record<string, unknown>
+      } catch (e) {
+        throw new CheckpointError({ file: genFile, reason: `not JSON: ${(e as Error).message}` })
+      }
     }
     const indexFile = path.join(dir, "model.safetensors.index.json")
     const single = path.join(dir, "model.safetensors")
@@ -62,7 +73,7 @@ export class HfCheckpoint {
       for (const r of readers) r.close()
       throw e
     }
-    return new HfCheckpoint(dir, config, where, readers)
+    return new HfCheckpoint(dir, config, generationConfig, where, readers)
   }
 
   has(name: string): boolean {

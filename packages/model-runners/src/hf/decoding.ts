@@ -57,7 +57,7 @@ export function scoreTargets(model: CausalLM, items: readonly ScoreItem[], opts:
 
 export interface GenerateOptions {
   readonly maxNewTokens: number
-  /** Token ids that end a row's generation (kept in the output). */
+  /** Token ids that end a row's generation (kept in the output); default: the checkpoint's EOS ids (`[]` for none). */
   readonly stop?: readonly number[]
   readonly interventions?: readonly Intervention[]
   readonly stepInterventions?: readonly Intervention[]
@@ -72,7 +72,7 @@ export function generateGreedy(model: CausalLM, prompts: readonly (readonly numb
   const done = new Array<boolean>(B).fill(false)
   const mask: number[][] = prompts.map((p) => [...Array(P - p.length).fill(0), ...Array(p.length).fill(1)])
   const next = prompts.map((p) => p.length) // position id of each row's next token
-  const stop = new Set(opts.stop ?? [])
+  const stop = new Set(opts.stop ?? model.eosTokenIds())
   try {
     // prompt pass, left-padded
     const ids = prompts.map((p) => [...Array(P - p.length).fill(0), ...p])
