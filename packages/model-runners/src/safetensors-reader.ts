@@ -99,27 +99,45 @@ export class SafetensorsReader {
 
   /** The tensor as float32, row-major. */
   read(name: string): Float32Array {
-    const info = this.tensors.get(name)
-    if (!info) throw new SafetensorsError({ file: this.file, tensor: name, reason: "no such tensor" })
+    return this.readInto(name, new Float32Array(numel(this.info(name).shape)))
+  }
+
+  /**
+   * Read the tensor into `out` (float32, row-major, e.g. a view of tensor memory), converting from the
+   * stored dtype in chunks of at most 8 MB, so no second copy of the whole tensor is made.
+   */
+  readInto(name: string, out: Float32Array): Float32Array {
+    const info = this.info(name)
     if (this.fd === null) throw new SafetensorsError({ file: this.file, tensor: name, reason: "reader is closed" })
-    const bytes = info.end - info.begin
-    const buf = Buffer.allocUnsafe(bytes)
-    let done = 0
-    while (done < bytes) {
-      const r = fs.readSync(this.fd, buf, done, bytes - done, info.begin + done)
-      if (r === 0) throw new SafetensorsError({ file: this.file, tensor: name, reason: `short read: ${done} of ${bytes} bytes` })
-      done += r
-    }
-    const n = bytes / BYTES[info.dtype]
-    if (info.dtype === "F32") return new Float32Array(buf.buffer, buf.byteOffset, n).slice()
-    const out = new Float32Array(n)
-    if (info.dtype === "BF16") {
-      const bits = new Uint32Array(out.buffer)
-      for (let i = 0; i < n; i++) bits[i] = buf.readUInt16LE(2 * i) << 16
-    } else {
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(buf.readUInt16LE(2 * i))
+    const width = BYTES[info.dtype]
+    const n = (info.end - info.begin) / width
+    if (out.length !== n) throw new SafetensorsError({ file: this.file, tensor: name, reason: `destination holds ${out.length} values, the tensor ${n}` })
+    const CHUNK = 2 ** 21 // values per read
+    const buf = info.dtype === "F32" ? null : Buffer.allocUnsafe(Math.min(n, CHUNK) * width)
+    for (let start = 0; start < n; start += CHUNK) {
+      const count = Math.min(CHUNK, n - start)
+      const target = buf ?? new Uint8Array(out.buffer, out.byteOffset + start * 4, count * 4) // F32: straight into out
+      let done = 0
+      while (done < count * width) {
+        const r = fs.readSync(this.fd, target, done, count * width - done, info.begin + start * width + done)
+        if (r === 0) throw new SafetensorsError({ file: this.file, tensor: name, reason: `short read: ${start * width + done} of ${n * width} bytes` })
+        done += r
+      }
+      if (!buf) continue
+      if (info.dtype === "BF16") {
+        const bits = new Uint32Array(out.buffer, out.byteOffset + start * 4, count)
+        for (let i = 0; i < count; i++) bits[i] = buf.readUInt16LE(2 * i) << 16
+      } else {
+        for (let i = 0; i < count; i++) out[start + i] = halfToFloat(buf.readUInt16LE(2 * i))
+      }
     }
     return out
+  }
+
+  private info(name: string): TensorInfo {
+    const info = this.tensors.get(name)
+    if (!info) throw new SafetensorsError({ file: this.file, tensor: name, reason: "no such tensor" })
+    return info
   }
 
   close(): void {

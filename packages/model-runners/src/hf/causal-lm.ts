@@ -53,6 +53,19 @@ export interface LmForwardResult {
   readonly captured: Record<string, tf.Tensor>
 }
 
+/**
+ * A checkpoint tensor as a float32 tensor. On wasm the bytes are read straight into the tensor's heap
+ * memory (no JS-side copy of the weights: peak memory of loading stays near the weights themselves);
+ * elsewhere through a Float32Array.
+ */
+function weightTensor(ckpt: HfCheckpoint, w: WeightSpec): tf.Tensor {
+  if (tf.getBackend() !== "wasm") return tf.tensor(ckpt.read(w.name, w.shape), [...w.shape])
+  const t = tf.zeros([...w.shape]) // fresh, unshared memory
+  const heap = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(t)
+  ckpt.readInto(w.name, w.shape, heap)
+  return t
+}
+
 export class CausalLM {
   private constructor(
     readonly dir: string,
@@ -75,7 +88,7 @@ export class CausalLM {
         if (shape === null || shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) ckpt.read(w.name, w.shape) // throws the one-line error
       }
       const resident = mode === "memory" ? new Map<string, tf.Tensor>() : null
-      if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, tf.tensor(ckpt.read(w.name, w.shape), [...w.shape]))
+      if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, weightTensor(ckpt, w))
       return new CausalLM(dir, arch, mode, ckpt, resident)
     } catch (e) {
       ckpt.close()
@@ -97,7 +110,7 @@ export class CausalLM {
   /** Run `fn` with the stage's weights; in streamed mode they are read now and freed after. */
   private withWeights<T extends tf.TensorContainer>(specs: WeightSpec[], fn: (w: Map<string, tf.Tensor>) => T): T {
     if (this.resident) return tf.tidy(() => fn(this.resident as Map<string, tf.Tensor>))
-    const w = new Map(specs.map((s) => [s.name, tf.tensor(this.ckpt.read(s.name, s.shape), [...s.shape])]))
+    const w = new Map(specs.map((s) => [s.name, weightTensor(this.ckpt, s)]))
     try {
       return tf.tidy(() => fn(w))
     } finally {

@@ -101,13 +101,22 @@ export class HfCheckpoint {
 
   /** Read a tensor as float32, checking its shape against what the config implies. */
   read(name: string, expected: readonly number[]): Float32Array {
+    return this.reader(name, expected).read(name)
+  }
+
+  /** As read(), into `out` (e.g. tensor memory on the wasm heap). */
+  readInto(name: string, expected: readonly number[], out: Float32Array): Float32Array {
+    return this.reader(name, expected).readInto(name, out)
+  }
+
+  private reader(name: string, expected: readonly number[]): SafetensorsReader {
     const r = this.where.get(name)
     if (!r) throw new CheckpointError({ file: this.dir, tensor: name, reason: "tensor not in the checkpoint" })
     const shape = r.tensors.get(name)?.shape ?? []
     if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
       throw new CheckpointError({ file: r.file, tensor: name, reason: `shape [${shape}] disagrees with config.json, which implies [${expected}]` })
     }
-    return r.read(name)
+    return r
   }
 
   close(): void {
