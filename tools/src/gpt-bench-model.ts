@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { Adam } from "@conceptscope/finetuners"
-import { causalMaskValues, channelMatmul, gelu, initBackend, layerNorm, linear, matmul } from "@conceptscope/model-runners"
+import { causalMaskValues, gelu, initBackend, layerNorm, linear, matmul, selfAttention } from "@conceptscope/model-runners"
 
 export const GPT_BENCH = { nLayers: 6, dModel: 128, nHeads: 4, context: 80, batch: 64, vocab: 256, lr: 1e-4, beta1: 0.9, beta2: 0.9999 } as const
 
@@ -76,10 +76,7 @@ function forward(P: Params, tokens: tf.Tensor, mask: tf.Tensor): tf.Tensor {
     const q = tf.reshape(linear(a, b("attn.W_Q"), b("attn.b_Q")), [T, N, dh]) // [T(i), N, dh]
     const k = tf.reshape(linear(a, b("attn.W_K"), b("attn.b_K")), [T, N, dh]) // [T(j), N, dh]
     const v = tf.reshape(linear(a, b("attn.W_V"), b("attn.b_V")), [T, N, dh]) // [T(j), N, dh]
-    const s = channelMatmul(tf.transpose(q, [0, 2, 1]), tf.transpose(k, [2, 1, 0])) // [T(i), N, T(j)] = q . k
-    const scores = tf.add(tf.mul(s, 1 / Math.sqrt(dh)), mask) // [T(i), N, T(j)], mask [T, 1, T]
-    const pattern = tf.softmax(scores) // [T(i), N, T(j)]
-    const z = channelMatmul(tf.transpose(pattern, [0, 2, 1]), v) // [T(i), N, dh] = sum_j pattern * v
+    const z = selfAttention(q, k, v, mask, 1 / Math.sqrt(dh)) // [T(i), N, dh]
     h = tf.add(h, linear(tf.reshape(z, [T * B, d]), b("attn.W_O"), b("attn.b_O"))) // [T*B, d]
 
     const m = layerNorm(h, b("ln2.w"), b("ln2.b")) // [T*B, d]

@@ -49,3 +49,26 @@ export function channelMatmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   }
   return stockWasmMatmul() ? channelMatmulConv(a, b) : channelMatmulBatched(a, b)
 }
+
+/**
+ * Causal self-attention core over N = B*H independent heads, in the models' position-major layout:
+ *   q, k, v [T, N, dh], mask [T, 1, T] (additive) -> z [T, N, dh],  z_i = sum_j softmax_j(scale q_i.k_j + mask_ij) v_j
+ * `onPattern` sees the probabilities as [T(i), N, T(j)] and may return replacements (hook_pattern).
+ * With the stock wasm kernels the two products run as channelMatmul (depthwise convolutions); with the
+ * native kernels as batched GEMMs in a heads-first layout [N, T, *], which needs 4 transposes per call
+ * instead of 9 (transposed GEMMs are fast there).
+ */
+export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, scale: number, onPattern?: (p: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const T = q.shape[0]
+  if (stockWasmMatmul()) {
+    const s = channelMatmul(tf.transpose(q, [0, 2, 1]), tf.transpose(k, [2, 1, 0])) // [T(i), N, T(j)] = q . k
+    let p = tf.softmax(tf.add(tf.mul(s, scale), mask)) // [T(i), N, T(j)]
+    if (onPattern) p = onPattern(p)
+    return channelMatmul(tf.transpose(p, [0, 2, 1]), v) // [T(i), N, dh]
+  }
+  const heads = (x: tf.Tensor) => tf.transpose(x, [1, 0, 2]) // [T, N, *] <-> [N, T, *]
+  const s = tf.matMul(heads(q), heads(k), false, true) // [N, T(i), T(j)]
+  let p = tf.softmax(tf.add(tf.mul(s, scale), tf.reshape(mask, [1, T, T]))) // [N, T(i), T(j)]
+  if (onPattern) p = heads(onPattern(heads(p)))
+  return heads(tf.matMul(p, heads(v))) // [N, T(i), dh] -> [T, N, dh]
+}

@@ -1,5 +1,5 @@
 export { initBackend, matmul, onWasm, stockWasmMatmul, transposeLast2, type BackendInfo, type BackendPref } from "./backend"
-export { channelMatmul } from "./channel-matmul"
+export { channelMatmul, selfAttention } from "./channel-matmul"
 export { installWasmKernels, uninstallWasmKernels, nativeMatmulActive } from "@conceptscope/kernels"
 export {
   RegressionTransformer,

@@ -29,7 +29,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { Schema } from "effect"
 import { Rng } from "@conceptscope/core"
-import { channelMatmul } from "./channel-matmul"
+import { selfAttention } from "./channel-matmul"
 import { causalMaskValues, gelu, layerNorm, linear } from "./layers"
 import { HookRunner, type ForwardOptions } from "./hook-points"
 import { loadSafetensors, saveSafetensors, type TensorData } from "./safetensors"
@@ -245,10 +245,9 @@ export class RegressionTransformer {
       const q = tf.reshape(linear(a, p("attn.W_Q"), p("attn.b_Q")), [T, N, dh]) // [T(i), N, dh]
       const k = tf.reshape(linear(a, p("attn.W_K"), p("attn.b_K")), [T, N, dh]) // [T(j), N, dh]
       const v = tf.reshape(linear(a, p("attn.W_V"), p("attn.b_V")), [T, N, dh]) // [T(j), N, dh]
-      const s = channelMatmul(tf.transpose(q, [0, 2, 1]), tf.transpose(k, [2, 1, 0])) // [T(i), N, T(j)] = q . k
-      const scores = tf.add(tf.mul(s, 1 / Math.sqrt(dh)), mask) // [T(i), N, T(j)], mask [T, 1, T]
-      const pattern = hooks.pattern(`blocks.${l}.attn.hook_pattern`, tf.softmax(scores)) // [T(i), N, T(j)]
-      let z = channelMatmul(tf.transpose(pattern, [0, 2, 1]), v) // [T(i), N, dh] = sum_j pattern * v
+      const patternHook = `blocks.${l}.attn.hook_pattern`
+      const onPattern = hooks.wants(patternHook) ? (pt: tf.Tensor) => hooks.pattern(patternHook, pt) : undefined // pt [T(i), N, T(j)]
+      let z = selfAttention(q, k, v, mask, 1 / Math.sqrt(dh), onPattern) // [T(i), N, dh]
       z = hooks.heads(`blocks.${l}.hook_attn_out`, z)
       const attnOut = hooks.stream(
         `blocks.${l}.hook_attn_out`,
