@@ -305,21 +305,6 @@ napi_value SumMiddle(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value Unary(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, a, 5)) return nullptr;
-  float* heap = typed<float>(env, a.v[0], nullptr);
-  const float* x = heap + (size_t)num(env, a.v[1]);
-  float* out = heap + (size_t)num(env, a.v[2]);
-  const size_t n = (size_t)num(env, a.v[3]);
-  switch ((int)num(env, a.v[4])) {
-    case 0: for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]); break;
-    case 1: for (size_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-x[i])); break;
-    default: break;
-  }
-  return nullptr;
-}
-
 // exp(x) for float, branch-free so that loops over it vectorise (glibc's expf does not): 2^n * p(r)
 // with n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two for exactness), p a degree-6 Taylor
 // polynomial (relative error < 2e-7 on |r| <= ln2 / 2). x is clamped to [-87, 88].
@@ -339,6 +324,29 @@ static inline float fast_expf(float x) {
   bits += (int32_t)n << 23;
   memcpy(&p, &bits, 4);
   return p;
+}
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 5)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  float* out = heap + (size_t)num(env, a.v[2]);
+  const size_t n = (size_t)num(env, a.v[3]);
+  switch ((int)num(env, a.v[4])) {
+    case 0: for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]); break;
+    case 1: for (size_t i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case 2:  // exp: fast_expf, with exact 0 below float's range and +inf above (as expf)
+      for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        const bool hi = v > 87.0f;  // fast_expf clamps at 88: take e^(v-1) * e up there
+        const float e = fast_expf(hi ? v - 1.0f : v) * (hi ? 2.71828183f : 1.0f);
+        out[i] = v < -103.97f ? 0.0f : (v > 88.72f ? __builtin_inff() : e);
+      }
+      break;
+    default: break;
+  }
+  return nullptr;
 }
 
 const double GELU_C = 0.7978845608028654;  // sqrt(2 / pi)

@@ -102,6 +102,26 @@ native("native overrides agree with the stock wasm kernels", () => {
     expect(relErr(native, stock)).toBeLessThan(1e-6)
   })
 
+  it("Exp: relative error < 1e-6 over float's range, exact 0 and +inf beyond it", () => {
+    const x = tf.concat([tf.mul(rand([5000]), 30), tf.tensor1d([-1e9, -200, -104, 0, 88.7, 89, 1e9])])
+    const { stock, native } = bothWays(() => tf.exp(x))
+    const n = native[0]
+    const xs = x.dataSync()
+    // against float64 Math.exp of the same float32 inputs (stock wasm's own Exp is off by up to ~3e-6)
+    let worst = 0
+    let worstStock = 0
+    for (let i = 0; i < n.length; i++) {
+      const t = Math.exp(xs[i])
+      if (t > 1e-30 && t < 3e38) {
+        worst = Math.max(worst, Math.abs(n[i] - t) / t)
+        worstStock = Math.max(worstStock, Math.abs(stock[0][i] - t) / t)
+      }
+    }
+    expect(worst).toBeLessThan(Math.max(1e-6, worstStock))
+    expect([n[n.length - 7], n[n.length - 6], n[n.length - 5], n[n.length - 4], n[n.length - 2], n[n.length - 1]]).toEqual([0, 0, 0, 1, Infinity, Infinity])
+    expect(Math.abs(n[n.length - 3] / Math.exp(Math.fround(88.7)) - 1)).toBeLessThan(1e-6) // e^88.7 sits next to FLT_MAX
+  })
+
   it("gradients through matmul (all transpose forms), broadcasting, transpose, slice, unstack, sum and tanh", () => {
     const w1 = rand([2, 6, 5])
     const w2 = rand([4, 5])
@@ -146,7 +166,7 @@ describe("install and fallback", () => {
     }
     expect(report.native).toBe(true)
     expect(report.reason).toContain(status.blas)
-    expect(report.kernels).toEqual(expect.arrayContaining(["BatchMatMul", "_FusedMatMul", "Transpose", "Slice", "Unpack", "Sum", "Tanh", "CsGelu", "CsLayerNorm"]))
+    expect(report.kernels).toEqual(expect.arrayContaining(["BatchMatMul", "_FusedMatMul", "Transpose", "Slice", "Unpack", "Sum", "Tanh", "Exp", "CsGelu", "CsLayerNorm"]))
     uninstallWasmKernels()
     expect(installedKernels()).toEqual([])
   })
