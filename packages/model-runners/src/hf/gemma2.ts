@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { applyRope, attention } from "./attention"
 import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { attnHooks, hook, maskFor, readRope, ropeFor, withCache } from "./llama"
+import { attnHooks, embedSpec, hook, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama"
 import { activation, linearT, rmsNorm, softcap } from "./ops"
 import type { RopeScaling } from "./attention"
 
@@ -73,22 +73,15 @@ export class Gemma2 implements Architecture {
   }
 
   embedWeights(): WeightSpec[] {
-    return [{ name: "model.embed_tokens.weight", shape: [this.dims.vocab, this.dims.dModel] }]
+    return [embedSpec(this.dims)]
   }
 
   layerWeights(l: number): WeightSpec[] {
     const { dModel: d, nHeads: H, nKvHeads: K, headDim: hd } = this.dims
-    const f = this.spec.intermediate
     const p = `model.layers.${l}`
     const w: WeightSpec[] = [
       ...["input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"].map((n) => ({ name: `${p}.${n}.weight`, shape: [d] })),
-      { name: `${p}.self_attn.q_proj.weight`, shape: [H * hd, d] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [K * hd, d] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [K * hd, d] },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [d, H * hd] },
-      { name: `${p}.mlp.gate_proj.weight`, shape: [f, d] },
-      { name: `${p}.mlp.up_proj.weight`, shape: [f, d] },
-      { name: `${p}.mlp.down_proj.weight`, shape: [d, f] }
+      ...projectionSpecs(l, this.dims, this.spec.intermediate)
     ]
     if (this.spec.attnBias)
       w.push(...["q", "k", "v"].map((n, i) => ({ name: `${p}.self_attn.${n}_proj.bias`, shape: [(i === 0 ? H : K) * hd] })), { name: `${p}.self_attn.o_proj.bias`, shape: [d] })
@@ -96,8 +89,7 @@ export class Gemma2 implements Architecture {
   }
 
   finalWeights(): WeightSpec[] {
-    const { dModel: d, vocab: V } = this.dims
-    return [{ name: "model.norm.weight", shape: [d] }, { name: "model.embed_tokens.weight", shape: [V, d] }]
+    return [{ name: "model.norm.weight", shape: [this.dims.dModel] }, embedSpec(this.dims)]
   }
 
   embed(w: Weights, ids: tf.Tensor, ctx: ForwardContext): tf.Tensor {

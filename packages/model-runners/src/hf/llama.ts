@@ -141,6 +141,24 @@ export function attnHooks(l: number, ctx: ForwardContext) {
 
 export const hook = (ctx: ForwardContext, name: string, t: tf.Tensor): tf.Tensor => ctx.hooks.stream(name, t)
 
+/** The embedding matrix of the Llama-style checkpoints: model.embed_tokens.weight [vocab, d]. */
+export const embedSpec = (dims: DecoderDims): WeightSpec => ({ name: "model.embed_tokens.weight", shape: [dims.vocab, dims.dModel] })
+
+/** Layer l's attention (q/k/v/o) and gated-MLP (gate/up/down) projection weights, HF layout [out, in]. */
+export function projectionSpecs(l: number, dims: DecoderDims, intermediate: number): WeightSpec[] {
+  const { dModel: d, nHeads: H, nKvHeads: K, headDim: hd } = dims
+  const p = `model.layers.${l}`
+  return [
+    { name: `${p}.self_attn.q_proj.weight`, shape: [H * hd, d] },
+    { name: `${p}.self_attn.k_proj.weight`, shape: [K * hd, d] },
+    { name: `${p}.self_attn.v_proj.weight`, shape: [K * hd, d] },
+    { name: `${p}.self_attn.o_proj.weight`, shape: [d, H * hd] },
+    { name: `${p}.mlp.gate_proj.weight`, shape: [intermediate, d] },
+    { name: `${p}.mlp.up_proj.weight`, shape: [intermediate, d] },
+    { name: `${p}.mlp.down_proj.weight`, shape: [d, intermediate] }
+  ]
+}
+
 export class Llama implements Architecture {
   readonly modelType: string
   readonly dims: DecoderDims
@@ -154,22 +172,14 @@ export class Llama implements Architecture {
   }
 
   embedWeights(): WeightSpec[] {
-    return [{ name: "model.embed_tokens.weight", shape: [this.dims.vocab, this.dims.dModel] }]
+    return [embedSpec(this.dims)]
   }
 
   layerWeights(l: number): WeightSpec[] {
     const { dModel: d, nHeads: H, nKvHeads: K, headDim: hd } = this.dims
     const f = this.spec.intermediate
     const p = `model.layers.${l}`
-    const w: WeightSpec[] = [
-      { name: `${p}.self_attn.q_proj.weight`, shape: [H * hd, d] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [K * hd, d] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [K * hd, d] },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [d, H * hd] },
-      { name: `${p}.mlp.gate_proj.weight`, shape: [f, d] },
-      { name: `${p}.mlp.up_proj.weight`, shape: [f, d] },
-      { name: `${p}.mlp.down_proj.weight`, shape: [d, f] }
-    ]
+    const w = projectionSpecs(l, this.dims, f)
     if (this.spec.norm === "rms") w.push({ name: `${p}.input_layernorm.weight`, shape: [d] }, { name: `${p}.post_attention_layernorm.weight`, shape: [d] })
     if (this.spec.qkvBias) w.push({ name: `${p}.self_attn.q_proj.bias`, shape: [H * hd] }, { name: `${p}.self_attn.k_proj.bias`, shape: [K * hd] }, { name: `${p}.self_attn.v_proj.bias`, shape: [K * hd] })
     if (this.spec.oBias) w.push({ name: `${p}.self_attn.o_proj.bias`, shape: [d] })
@@ -180,7 +190,7 @@ export class Llama implements Architecture {
   finalWeights(): WeightSpec[] {
     const { dModel: d, vocab: V } = this.dims
     const norm = this.spec.norm === "rms" ? [{ name: "model.norm.weight", shape: [d] }] : []
-    return [...norm, this.spec.tied ? { name: "model.embed_tokens.weight", shape: [V, d] } : { name: "lm_head.weight", shape: [V, d] }]
+    return [...norm, this.spec.tied ? embedSpec(this.dims) : { name: "lm_head.weight", shape: [V, d] }]
   }
 
   embed(w: Weights, ids: tf.Tensor, ctx: ForwardContext): tf.Tensor {
