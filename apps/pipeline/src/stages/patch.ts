@@ -74,18 +74,19 @@ export const patchStage = defineStage({
           Effect.gen(function* () {
             const model = yield* loadModel("patch", checkpointPath(inputs.run, ck.file))
             const d = model.config.dModel
-            for (const layer of params.layers) {
-              const hook = residPost(layer)
-              // Concept means per patched position from the probe set: captured [n, P, d].
-              const cap = tf.tidy(() => {
-                const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
-                  capture: { hooks: [hook], positions }
-                })
-                r.preds.dispose()
-                return r.captured.get(hook)!
+            // Probe-set activations at every patched layer in one forward: captured [n, P, d] per hook.
+            const hooks = params.layers.map((l) => residPost(l))
+            const caps = tf.tidy(() => {
+              const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
+                capture: { hooks, positions }
               })
-              const all = cap.dataSync() as Float32Array // [n, P, d]
-              cap.dispose()
+              r.preds.dispose()
+              return hooks.map((h) => r.captured.get(h)!)
+            })
+            for (const [li, layer] of params.layers.entries()) {
+              const hook = hooks[li]
+              const all = caps[li].dataSync() as Float32Array // [n, P, d]
+              caps[li].dispose()
               const P = positions.length
               const means = positions.map((_, p) => {
                 const v = new Float32Array(probe.n * d) // [n, d] at position p
