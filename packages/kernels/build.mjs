@@ -1,6 +1,6 @@
 // Builds the N-API addon with the machine's C++ compiler; no network (no node-gyp header download).
 // Headers: the `node-api-headers` npm package, else Node's own (/usr/include/node, <prefix>/include/node).
-// Output: build/kernels-<hash>.node, where the hash covers the source, the flags and the CPU model, so a
+// Output: build/kernels-<hash>.node, where the hash covers native/*, the flags and the CPU model, so a
 // stale or foreign build is never loaded. Writes to a temporary file, then renames (parallel builds are safe).
 // Run directly (`node packages/kernels/build.mjs`) it builds and prints the path; it never fails an install.
 import { execFileSync } from "node:child_process"
@@ -29,7 +29,9 @@ function includeDirs() {
 /** Path of the addon for this source, flags and CPU (it may not exist yet). */
 export function addonPath() {
   const cpu = os.cpus()[0]?.model ?? "unknown"
-  const h = createHash("sha256").update(fs.readFileSync(source)).update(FLAGS.join(" ")).update(cpu).update(process.arch).digest("hex").slice(0, 16)
+  const hash = createHash("sha256")
+  for (const f of fs.readdirSync(path.dirname(source)).sort()) hash.update(f).update(fs.readFileSync(path.join(path.dirname(source), f)))
+  const h = hash.update(FLAGS.join(" ")).update(cpu).update(process.arch).digest("hex").slice(0, 16)
   return path.join(here, "build", `kernels-${h}.node`)
 }
 
