@@ -1,6 +1,5 @@
 export { BLAS_CANDIDATES, loadNative, type KernelsAddon, type NativeStatus } from "./addon"
 export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type KernelReport } from "./install"
-export { sumLeadingInto } from "./overrides/sum"
 export { installedKernels } from "./wasm-backend"
 export { profileKernels, type KernelTime } from "./profile"
 export { FUSED, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad } from "./overrides/fused"

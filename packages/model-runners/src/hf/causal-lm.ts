@@ -169,7 +169,6 @@ export class CausalLM {
         return { out, caps }
       })
       Object.assign(captured, caps)
-      Object.assign(hooks.captured, caps)
       return out
     }
     try {
