@@ -28,7 +28,16 @@ export const TrainSchema = Schema.Struct({
   beta2: Schema.optionalWith(Prob, { default: () => 0.9999 }),
   /** How many checkpoints to keep (dense early, sparse late), step 0 and the last step included. */
   checkpoints: PosInt,
-  gradClip: Schema.optional(Schema.Number.pipe(Schema.positive()))
+  gradClip: Schema.optional(Schema.Number.pipe(Schema.positive())),
+  /** Learning rate over training: linear warmup, then constant, cosine or linear decay to lr * finalFactor. */
+  lrSchedule: Schema.optionalWith(
+    Schema.Struct({
+      decay: Schema.Literal("constant", "cosine", "linear"),
+      warmupSteps: Schema.optionalWith(NonNegInt, { default: () => 0 }),
+      finalFactor: Schema.optionalWith(Prob, { default: () => 0.1 })
+    }),
+    { default: () => ({ decay: "constant" as const, warmupSteps: 0, finalFactor: 1 }) }
+  )
 })
 
 export const EvalSchema = Schema.Struct({

@@ -62,5 +62,9 @@ export const loadConfig = (nameOrPath: string, overrides: readonly string[] = []
     })
     const withOverrides = yield* applyOverrides(raw, overrides, rel)
     const config = yield* decodeParams(ConfigSchema, withOverrides, rel)
+    const { warmupSteps } = config.train.lrSchedule
+    if (warmupSteps >= config.train.steps) {
+      return yield* Effect.fail(new ParamsError({ file: rel, field: "train.lrSchedule.warmupSteps", reason: `${warmupSteps} is not below train.steps (${config.train.steps})` }))
+    }
     return { config, file: rel }
   })

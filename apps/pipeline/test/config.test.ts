@@ -24,6 +24,18 @@ describe("configs", () => {
     expect(await fail(bad({ bogus: 1 }))).toMatch(/bogus/)
     const rankTooBig = { ...tinyConfig().task, rank: 3 }
     expect(await fail(bad({ task: rankTooBig }))).toMatch(/bad-task\.json: task/)
+    const sched = (lrSchedule: unknown) => writeConfig(dir, { ...tinyConfig(), train: { ...tinyConfig().train, lrSchedule } }, "bad-sched.json")
+    expect(await fail(sched({ decay: "exponential" }))).toMatch(/bad-sched\.json: train\.lrSchedule\.decay/)
+    expect(await fail(sched({ decay: "cosine", finalFactor: 1.5 }))).toMatch(/train\.lrSchedule\.finalFactor/)
+    expect(await fail(sched({ decay: "cosine", warmupSteps: 10_000 }))).toMatch(/train\.lrSchedule\.warmupSteps: 10000 is not below train\.steps/)
+  })
+
+  it("defaults the learning rate to constant and fills a partial schedule", async () => {
+    const dir = tmp("cs-cfg-")
+    const { config } = await Effect.runPromise(loadConfig(writeConfig(dir, tinyConfig())))
+    expect(config.train.lrSchedule).toEqual({ decay: "constant", warmupSteps: 0, finalFactor: 1 })
+    const c2 = await Effect.runPromise(loadConfig(writeConfig(dir, tinyConfig(), "c2.json"), ["train.lrSchedule={\"decay\":\"cosine\"}"]))
+    expect(c2.config.train.lrSchedule).toEqual({ decay: "cosine", warmupSteps: 0, finalFactor: 0.1 })
   })
 
   it("reports missing files and broken JSON in one line", async () => {

@@ -2,6 +2,7 @@ export { trainRegression, type TrainRegressionOptions, type TrainRegressionResul
 export { RegressionTrainer, estimateBytesPerSequence, resolveMicroBatch, type TrainerOptions } from "./regression-trainer"
 export { evaluateRegression, type RegressionEvalSet, type RegressionEvalResult } from "./evaluate-regression"
 export { checkpointSchedule } from "./schedule"
+export { learningRateAt, constantLr, type LrSchedule, type LrDecay } from "./lr-schedule"
 export { Adam, defaultAdam, type AdamOptions } from "./adam"
 export { benchTrainStep } from "./bench"
 export { TrainingConfigError, ResumeError, DivergedError } from "./errors"

@@ -1,6 +1,6 @@
 import { ArtifactStore, defineStage, getColumn, tableFromRecords, type ArtifactRef } from "@conceptscope/artifacts"
 import { hashString } from "@conceptscope/core"
-import { checkpointSchedule, evaluateRegression, trainRegression } from "@conceptscope/finetuners"
+import { checkpointSchedule, evaluateRegression, learningRateAt, trainRegression } from "@conceptscope/finetuners"
 import { RegressionTaskParamsSchema, sampleSequences } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
@@ -67,6 +67,7 @@ export const trainStage = defineStage({
           steps: train.steps,
           batchSize: train.batchSize,
           lr: train.lr,
+          lrAt: (s) => learningRateAt(train.lrSchedule, train.lr, s, train.steps),
           betas: [train.beta1, train.beta2],
           clipGradNorm: train.gradClip,
           checkpoints: allSteps,
