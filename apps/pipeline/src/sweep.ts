@@ -1,11 +1,13 @@
 import { ArtifactStore } from "@conceptscope/artifacts"
-import { renderReportEffect } from "@conceptscope/reporters"
+import { aggregateSeeds, decodeSummaryJson, ReportWriteError, renderReportEffect, seedAggregateJson, seedAggregateMarkdown } from "@conceptscope/reporters"
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { type CellResult, runCell, STAGE_ORDER, type StageName } from "./cell"
 import type { Config } from "./config"
 import { SweepExecutor } from "./executor"
 import { reportInput } from "./report-data"
+import type { Summary } from "@conceptscope/reporters"
 import { TensorBackend } from "./backend"
 
 export interface SweepOptions {
@@ -18,6 +20,8 @@ export interface SweepOptions {
 export interface SweepOutcome {
   readonly cells: CellResult[]
   readonly reports: string[]
+  /** seeds.md across the cells (median / min / max and the emergence criteria per seed), when reports were rendered */
+  readonly seedsSummary?: string
 }
 
 /** Run every cell of the config's grid (one per seed) through `until`, then render each cell's report. */
@@ -30,6 +34,7 @@ export const sweep = (opts: SweepOptions) =>
     process.stderr.write(`[sweep] ${config.name}: ${config.seeds.length} cell(s), executor ${executor.name}, store ${store.root}\n`)
     const cells = yield* executor.runAll(config.seeds.map((seed) => runCell(config, seed, opts.until, opts.file)))
     const reports: string[] = []
+    const summaries: { seed: number; summary: Summary }[] = []
     if (STAGE_ORDER.indexOf(opts.until) < STAGE_ORDER.indexOf("report")) return { cells, reports }
     for (const cell of cells) {
       const timings = Object.entries(cell.results).map(([stage, r]) => ({
@@ -43,6 +48,30 @@ export const sweep = (opts: SweepOptions) =>
       const paths = yield* renderReportEffect(input, dir)
       reports.push(paths.htmlPath)
       process.stderr.write(`[report] seed ${cell.seed}: ${paths.htmlPath}\n`)
+      const summary = yield* decodeSummaryJson(fs.readFileSync(paths.summaryPath, "utf8"), paths.summaryPath)
+      summaries.push({ seed: cell.seed, summary })
     }
-    return { cells, reports }
+    const seedsSummary = yield* writeSeedAggregate(path.join(opts.outDir, config.name), config.name, summaries)
+    const td = aggregateSeeds(config.name, summaries)
+    const tdFinal = td.metrics.find((m) => m.name === "TD final checkpoint")!
+    process.stderr.write(
+      `[report] ${summaries.length} seed(s): TD final median ${tdFinal.median.toFixed(3)} (min ${tdFinal.min.toFixed(3)}, max ${tdFinal.max.toFixed(3)}); ${td.seedsPassingAll} meet every emergence criterion; ${seedsSummary}\n`
+    )
+    return { cells, reports, seedsSummary }
+  })
+
+/** seeds.json and seeds.md in `dir`, written through temporary names; returns the path of seeds.md. */
+const writeSeedAggregate = (dir: string, name: string, runs: readonly { seed: number; summary: Summary }[]) =>
+  Effect.try({
+    try: () => {
+      const agg = aggregateSeeds(name, runs)
+      fs.mkdirSync(dir, { recursive: true })
+      const md = path.join(dir, "seeds.md")
+      for (const [file, text] of [[path.join(dir, "seeds.json"), seedAggregateJson(agg)], [md, seedAggregateMarkdown(agg)]] as const) {
+        fs.writeFileSync(`${file}.tmp-${process.pid}`, text)
+        fs.renameSync(`${file}.tmp-${process.pid}`, file)
+      }
+      return md
+    },
+    catch: (e) => new ReportWriteError({ file: path.join(dir, "seeds.json"), reason: String(e) })
   })

@@ -38,3 +38,14 @@ export { renderHtml } from "./html"
 export { renderMarkdown } from "./markdown"
 export type { RenderedFigure } from "./rendered"
 export { type RenderOptions, type ReportPaths, renderReport, renderReportEffect } from "./report"
+export {
+  type EmergenceCriteria,
+  type SeedAggregate,
+  type SeedCheck,
+  type SeedMetric,
+  aggregateSeeds,
+  defaultEmergenceCriteria,
+  median,
+  seedAggregateJson,
+  seedAggregateMarkdown
+} from "./seed-aggregate"

@@ -1,0 +1,121 @@
+/**
+ * Across seeds: the headline numbers of every cell of a sweep side by side, their median / min / max,
+ * and which seeds meet the emergence criteria. A single run of a mid-training preset is one draw of
+ * a noisy trajectory (float rounding alone acts like a new seed), so a claim about a configuration is
+ * a claim about this table, not about one report.
+ *
+ * Written as `seeds.json` and `seeds.md` beside the per-seed report folders.
+ */
+import { fmtNum } from "./figures/common"
+import type { Summary } from "./summary"
+
+/** The issue's criteria for "the mechanism shows" (every one must hold for a seed to count). */
+export interface EmergenceCriteria {
+  /** every concept's final normalised MSE at most this */
+  readonly maxFinalNmse: number
+  /** TD at the first checkpoint at most chance + this (chance = 1 / number of concepts) */
+  readonly maxTdFirstAboveChance: number
+  /** TD at the final checkpoint at least this */
+  readonly minTdFinal: number
+  /** patching off-diagonal / diagonal at the final checkpoint at least this */
+  readonly minPatchingRatio: number
+}
+
+export const defaultEmergenceCriteria: EmergenceCriteria = { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2 }
+
+export interface SeedMetric {
+  readonly name: string
+  /** [seed] in the order of `seeds` (NaN where a run has no value, e.g. patching not run) */
+  readonly values: number[]
+  /** over the finite values; NaN when there are none */
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+export interface SeedCheck {
+  readonly name: string
+  readonly value: number
+  readonly pass: boolean
+}
+
+export interface SeedAggregate {
+  readonly config: string
+  readonly seeds: number[]
+  readonly metrics: SeedMetric[]
+  readonly criteria: EmergenceCriteria
+  readonly perSeed: { seed: number; checks: SeedCheck[]; allPass: boolean }[]
+  /** how many seeds meet every criterion */
+  readonly seedsPassingAll: number
+}
+
+/** Median of the finite values (mean of the middle two for an even count); NaN when none are finite. */
+export function median(values: readonly number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b)
+  if (v.length === 0) return NaN
+  const m = v.length >> 1
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2
+}
+
+const metric = (name: string, values: number[]): SeedMetric => {
+  const finite = values.filter(Number.isFinite)
+  return {
+    name,
+    values,
+    median: median(values),
+    min: finite.length ? Math.min(...finite) : NaN,
+    max: finite.length ? Math.max(...finite) : NaN
+  }
+}
+
+const worstNmse = (s: Summary) => (s.finalNmsePerConcept.length ? Math.max(...s.finalNmsePerConcept) : NaN)
+
+export function aggregateSeeds(
+  config: string,
+  runs: readonly { seed: number; summary: Summary }[],
+  criteria: EmergenceCriteria = defaultEmergenceCriteria
+): SeedAggregate {
+  if (runs.length === 0) throw new RangeError("aggregateSeeds needs at least one run")
+  const col = (f: (s: Summary) => number) => runs.map((r) => f(r.summary))
+  const metrics = [
+    metric("TD first checkpoint", col((s) => s.tdFirst)),
+    metric("TD final checkpoint", col((s) => s.tdFinal)),
+    metric("worst final NMSE over concepts", col(worstNmse)),
+    metric("mean Spearman(-loss, TD)", col((s) => s.coupling.meanSpearman)),
+    metric("TD halfway step", col((s) => s.coupling.tdHalfwayStep ?? NaN)),
+    metric("patching off/diagonal", col((s) => s.patching?.ratio ?? NaN)),
+    metric("reported layer", col((s) => s.reportedLayer))
+  ]
+  const perSeed = runs.map(({ seed, summary: s }) => {
+    const chance = s.finalNmsePerConcept.length ? 1 / s.finalNmsePerConcept.length : NaN
+    const ratio = s.patching?.ratio ?? NaN
+    const checks: SeedCheck[] = [
+      { name: `every concept's final NMSE <= ${criteria.maxFinalNmse}`, value: worstNmse(s), pass: worstNmse(s) <= criteria.maxFinalNmse },
+      { name: `TD first <= chance + ${criteria.maxTdFirstAboveChance}`, value: s.tdFirst, pass: s.tdFirst <= chance + criteria.maxTdFirstAboveChance },
+      { name: `TD final >= ${criteria.minTdFinal}`, value: s.tdFinal, pass: s.tdFinal >= criteria.minTdFinal },
+      { name: `patching off/diagonal >= ${criteria.minPatchingRatio}`, value: ratio, pass: ratio >= criteria.minPatchingRatio }
+    ]
+    return { seed, checks, allPass: checks.every((c) => c.pass) }
+  })
+  return { config, seeds: runs.map((r) => r.seed), metrics, criteria, perSeed, seedsPassingAll: perSeed.filter((p) => p.allPass).length }
+}
+
+/** seeds.json text: non-finite numbers as the strings "NaN" / "Infinity" / "-Infinity", as in summary.json. */
+export const seedAggregateJson = (a: SeedAggregate): string =>
+  JSON.stringify(a, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 2) + "\n"
+
+const cell = (s: string): string => s.replace(/\|/g, "\\|")
+
+/** seeds.md: one row per metric (every seed, then median / min / max), then the criteria per seed. */
+export function seedAggregateMarkdown(a: SeedAggregate): string {
+  const out: string[] = [`# ${a.config}: ${a.seeds.length} seed(s)`, ""]
+  out.push(`${a.seedsPassingAll} of ${a.seeds.length} seed(s) meet every emergence criterion.`, "")
+  out.push(`| quantity | ${a.seeds.map((s) => `seed ${s}`).join(" | ")} | median | min | max |`)
+  out.push(`|---|${a.seeds.map(() => "---:").join("|")}|---:|---:|---:|`)
+  for (const m of a.metrics) out.push(`| ${cell(m.name)} | ${m.values.map((v) => fmtNum(v)).join(" | ")} | ${fmtNum(m.median)} | ${fmtNum(m.min)} | ${fmtNum(m.max)} |`)
+  out.push("", `| criterion | ${a.seeds.map((s) => `seed ${s}`).join(" | ")} |`, `|---|${a.seeds.map(() => "---").join("|")}|`)
+  const names = a.perSeed[0].checks.map((c) => c.name)
+  names.forEach((name, i) => out.push(`| ${cell(name)} | ${a.perSeed.map((p) => `${p.checks[i].pass ? "yes" : "no"} (${fmtNum(p.checks[i].value)})`).join(" | ")} |`))
+  out.push("", "Per-seed reports: " + a.seeds.map((s) => `[seed ${s}](seed-${s}/report.html)`).join(" · "), "")
+  return out.join("\n")
+}

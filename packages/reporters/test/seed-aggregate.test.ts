@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest"
+import { aggregateSeeds, median, seedAggregateJson, seedAggregateMarkdown, type Summary } from "../src"
+import { makeReportInput } from "./fixture"
+
+const base = makeReportInput().summary
+const withNumbers = (tdFirst: number, tdFinal: number, nmse: number[], ratio: number | null): Summary => ({
+  ...base,
+  tdFirst,
+  tdFinal,
+  finalNmsePerConcept: nmse,
+  patching: ratio === null ? null : { ...(base.patching ?? { step: 1, layer: 1, byLayer: [] }), diagonalMean: 1, offDiagonalMean: ratio, ratio }
+})
+
+describe("median", () => {
+  it("odd, even, and non-finite values ignored", () => {
+    expect(median([3, 1, 2])).toBe(2)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(median([NaN, 5, Infinity, 1])).toBe(3)
+    expect(median([NaN])).toBeNaN()
+  })
+})
+
+describe("aggregateSeeds", () => {
+  const runs = [
+    { seed: 1, summary: withNumbers(0.25, 0.93, [0.04, 0.08, 0.05, 0.03], 2.9) },
+    { seed: 2, summary: withNumbers(0.24, 0.87, [0.08, 0.07, 0.09, 0.04], 2.4) },
+    { seed: 3, summary: withNumbers(0.45, 0.95, [0.02, 0.2, 0.05, 0.03], null) }
+  ]
+  const a = aggregateSeeds("emergence", runs)
+
+  it("puts every seed's value, the median, min and max in each metric row", () => {
+    const td = a.metrics.find((m) => m.name === "TD final checkpoint")!
+    expect(td.values).toEqual([0.93, 0.87, 0.95])
+    expect([td.median, td.min, td.max]).toEqual([0.93, 0.87, 0.95])
+    const worst = a.metrics.find((m) => m.name.startsWith("worst final NMSE"))!
+    expect(worst.values).toEqual([0.08, 0.09, 0.2])
+    const patch = a.metrics.find((m) => m.name === "patching off/diagonal")!
+    expect(patch.values[2]).toBeNaN()
+    expect(patch.median).toBeCloseTo(2.65, 12)
+  })
+
+  it("checks each criterion per seed: only seed 1 meets all four", () => {
+    expect(a.perSeed.map((p) => p.allPass)).toEqual([true, false, false])
+    expect(a.seedsPassingAll).toBe(1)
+    const s2 = a.perSeed[1].checks
+    expect(s2.map((c) => c.pass)).toEqual([true, true, false, true]) // TD 0.87 < 0.9
+    const s3 = a.perSeed[2].checks
+    expect(s3.map((c) => c.pass)).toEqual([false, false, true, false]) // NMSE 0.2, TD first 0.45 > 0.25 + 0.15, no patching
+  })
+
+  it("takes other thresholds", () => {
+    const loose = aggregateSeeds("emergence", runs, { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.85, minPatchingRatio: 2 })
+    expect(loose.seedsPassingAll).toBe(2)
+  })
+
+  it("writes JSON that keeps NaN as a string and Markdown with one column per seed", () => {
+    const json = JSON.parse(seedAggregateJson(a))
+    expect(json.metrics.find((m: { name: string }) => m.name === "patching off/diagonal").values[2]).toBe("NaN")
+    const md = seedAggregateMarkdown(a)
+    expect(md).toContain("1 of 3 seed(s) meet every emergence criterion.")
+    expect(md).toContain("| TD final checkpoint | 0.93 | 0.87 | 0.95 | 0.93 | 0.87 | 0.95 |")
+    expect(md).toMatch(/TD final >= 0.9 \| yes \(0.93\) \| no \(0.87\) \| yes \(0.95\)/)
+  })
+
+  it("refuses an empty list", () => {
+    expect(() => aggregateSeeds("x", [])).toThrow(/at least one/)
+  })
+})
