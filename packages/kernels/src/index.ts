@@ -3,3 +3,4 @@ export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type Kern
 export { installedKernels } from "./wasm-backend"
 export { profileKernels, type KernelTime } from "./profile"
 export { FUSED, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad } from "./overrides/fused"
+export { ATTENTION, fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention"

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { loadNative } from "./addon"
 import { BlasThreads } from "./blas-threads"
 import { installFused } from "./overrides/fused"
+import { installAttention } from "./overrides/attention"
 import { installLayout } from "./overrides/layout"
 import { installMatMul } from "./overrides/matmul"
 import { installSum } from "./overrides/sum"
@@ -37,6 +38,8 @@ export function installWasmKernels(opts: { native?: boolean } = {}): KernelRepor
   if (status?.ok) {
     const threads = new BlasThreads(status.addon)
     done.push(...installMatMul(status.addon, threads), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon), ...installFused(status.addon))
+    // CONCEPTSCOPE_FUSED_ATTENTION=0 keeps attention on the unfused ops (for comparisons)
+    if (process.env.CONCEPTSCOPE_FUSED_ATTENTION !== "0") done.push(...installAttention(status.addon, threads))
     nativeActive = true
     return { native: true, reason: `native kernels over ${status.blas}, 1 BLAS thread for small products and ${threads.max} for large`, kernels: installedKernels() }
   }

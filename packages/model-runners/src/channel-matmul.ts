@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "@conceptscope/kernels"
 import { stockWasmMatmul } from "./backend"
 import { ForwardError } from "./errors"
 
@@ -56,10 +57,13 @@ export function channelMatmul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * `onPattern` sees the probabilities as [T(i), N, T(j)] and may return replacements (hook_pattern).
  * With the stock wasm kernels the two products run as channelMatmul (depthwise convolutions); with the
  * native kernels as batched GEMMs in a heads-first layout [N, T, *], which needs 4 transposes per call
- * instead of 9 (transposed GEMMs are fast there).
+ * instead of 9 (transposed GEMMs are fast there). With the fused native attention kernel (no pattern hook)
+ * it is one kernel each way with no transposes, and the backward pass keeps only q, k, v and the
+ * pattern [N, T, T] (the unfused ops kept three more [N, T, T] tensors and transposed q, k, v).
  */
 export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, scale: number, onPattern?: (p: tf.Tensor) => tf.Tensor): tf.Tensor {
   const T = q.shape[0]
+  if (!onPattern && fusedAttentionActive() && fusedAttentionFits(q, k, v, mask)) return fusedSelfAttention(q, k, v, mask, scale)
   if (stockWasmMatmul()) {
     const s = channelMatmul(tf.transpose(q, [0, 2, 1]), tf.transpose(k, [2, 1, 0])) // [T(i), N, T(j)] = q . k
     let p = tf.softmax(tf.add(tf.mul(s, scale), mask)) // [T(i), N, T(j)]
@@ -72,3 +76,14 @@ export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf
   if (onPattern) p = heads(onPattern(heads(p)))
   return heads(tf.matMul(p, heads(v))) // [N, T(i), dh] -> [T, N, dh]
 }
+
+/** q, k, v [T, N, dh] (k, v may have another length Tk), mask [Tq, 1 or N, Tk] -> z [Tq, N, dh]; the mask gets no gradient (zeros). */
+const fusedSelfAttention = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, scale: number): tf.Tensor =>
+  (tf.customGrad(((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [z, P] = fusedAttention(q, k, v, mask, scale) // [Tq, N, dh], [N, Tq, Tk]
+    save([q, k, v, P])
+    return {
+      value: z,
+      gradFunc: (dz: tf.Tensor, saved: tf.Tensor[]) => [...fusedAttentionGrad(dz, saved[0], saved[1], saved[2], saved[3], scale), tf.zerosLike(mask)]
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...t: tf.Tensor[]) => tf.Tensor)(q, k, v, mask)

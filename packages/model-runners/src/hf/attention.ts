@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
+import { fusedAttention, fusedAttentionActive, fusedAttentionFits } from "@conceptscope/kernels"
 import { softcap } from "./ops"
 
 /**
@@ -100,10 +101,23 @@ export interface AttnHooks {
  * mask [B, 1, T, Tk].
  * Query head h reads key/value head floor(h / (H / Hkv)) (HF's repeat_kv), done by grouping the
  * queries instead of copying keys. Returns z [T*B, H*hd] (heads concatenated, before o_proj).
+ * With the native fused attention kernel (and no pattern hook) the rows are already its layout
+ * ([T, B*H, hd] with product b*H + h reading key/value product b*Hkv + h/G): one kernel, no transposes.
  */
 export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, d: AttnDims, o: { scale: number; softcap?: number; mask: tf.Tensor }, hooks: AttnHooks = {}): tf.Tensor {
   const { T, B, H, Hkv, hd } = d
   const Tk = k.shape[0] / B
+  if (!hooks.pattern && fusedAttentionActive()) {
+    const q3 = tf.reshape(q, [T, B * H, hd]) // [T, B*H, hd]
+    const k3 = tf.reshape(k, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]
+    const v3 = tf.reshape(v, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]
+    const m3 = tf.transpose(tf.reshape(o.mask, [B, T, Tk]), [1, 0, 2]) // [T, B, Tk]
+    if (fusedAttentionFits(q3, k3, v3, m3)) {
+      const [z, p] = fusedAttention(q3, k3, v3, m3, o.scale, o.softcap ?? 0) // [T, B*H, hd], [B*H, T, Tk]
+      p.dispose()
+      return tf.reshape(hooks.heads ? hooks.heads(z) : z, [T * B, H * hd])
+    }
+  }
   const G = H / Hkv
   const qg = tf.reshape(tf.transpose(tf.reshape(q, [T, B, Hkv, G, hd]), [1, 2, 3, 0, 4]), [B, Hkv, G * T, hd]) // [B, Hkv, G*T, hd]
   const kb = tf.transpose(tf.reshape(k, [Tk, B, Hkv, hd]), [1, 2, 0, 3]) // [B, Hkv, Tk, hd]
