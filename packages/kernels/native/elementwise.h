@@ -200,3 +200,28 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   }
   return nullptr;
 }
+
+// Rotary position embedding as HF applies it (x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1)):
+// x [rows, heads, dim], cos and sin [rows, dim] (shared by the heads) -> out [rows, heads, dim].
+napi_value Rope(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 8)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  const float* cs = heap + (size_t)num(env, a.v[2]);
+  const float* sn = heap + (size_t)num(env, a.v[3]);
+  float* out = heap + (size_t)num(env, a.v[4]);
+  const int rows = (int)num(env, a.v[5]), heads = (int)num(env, a.v[6]), dim = (int)num(env, a.v[7]);
+  const int half = dim / 2;
+  for (int r = 0; r < rows; r++) {
+    const float* c = cs + (size_t)r * dim;
+    const float* s = sn + (size_t)r * dim;
+    for (int h = 0; h < heads; h++) {
+      const float* xi = x + ((size_t)r * heads + h) * dim;
+      float* o = out + ((size_t)r * heads + h) * dim;
+      for (int i = 0; i < half; i++) o[i] = xi[i] * c[i] - xi[i + half] * s[i];
+      for (int i = half; i < dim; i++) o[i] = xi[i] * c[i] + xi[i - half] * s[i];
+    }
+  }
+  return nullptr;
+}

@@ -24,6 +24,7 @@
 //        per row of x [rows, d]: xhat = (x - mean) * rstd, rstd = 1/sqrt(var + eps), y = xhat * w + b
 //   layerNormGrad(heap, dyOff, xhatOff, rstdOff, wOff, dxOff, dwOff, dbOff, rows, d)
 //        g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum_rows dy xhat; db = sum_rows dy
+//   rope(heap, xOff, cosOff, sinOff, outOff, rows, heads, dim)   HF rotary embedding, x [rows, heads, dim]
 //   attention(...), attentionGrad(...)          fused softmax attention on [T, N, dh] rows: see attention.h
 #include <node_api.h>
 #include <algorithm>
@@ -269,7 +270,7 @@ napi_value Register(napi_env env, napi_value exports) {
              {"stridedCopy", StridedCopy}, {"broadcastAdd", BroadcastAdd}, {"activation", Activation},
              {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
              {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
-             {"attention", Attention}, {"attentionGrad", AttentionGrad}};
+             {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedGelu, fusedGeluGrad, fusedLayerNorm, fusedLayerNormGrad, installedKernels, installWasmKernels, loadNative, uninstallWasmKernels } from "../src"
+import { fusedGelu, fusedGeluGrad, fusedLayerNorm, fusedLayerNormGrad, fusedRope, installedKernels, installWasmKernels, loadNative, uninstallWasmKernels } from "../src"
 import type { WasmBackend } from "../src/wasm-backend"
 import { bothWays, nativeOnly, onCpu, rand, relErr, useWasm } from "./helpers"
 
@@ -185,6 +185,20 @@ native("fused GELU and LayerNorm kernels agree with the same functions written a
     const ref = bothWays(() => [geluOps(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(geluOps(t), dy)))(x)]).stock
     const got = nativeOnly(() => [fusedGelu(x), fusedGeluGrad(x, dy)])
     expect(relErr(got, ref)).toBeLessThan(1e-5)
+  })
+
+  it("rotary embedding: x cos + cat(-x2, x1) sin, with cos and sin that differ between the halves", () => {
+    const x = rand([11, 3, 8])
+    const cos = rand([11, 1, 8])
+    const sin = rand([11, 1, 8])
+    const ropeOps = () => {
+      const [x1, x2] = tf.split(x, 2, 2)
+      return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(x2), x1], 2), sin))
+    }
+    const ref = bothWays(ropeOps).stock
+    const got = nativeOnly(() => fusedRope(x, cos, sin))
+    expect(relErr(got, ref)).toBeLessThan(1e-6)
+    expect(() => fusedRope(rand([4, 2, 5]), rand([4, 1, 5]), rand([4, 1, 5]))).toThrow(/even dim/)
   })
 
   it("LayerNorm forward and gradients (x, w, b)", () => {

@@ -8,7 +8,7 @@ import { addKernel, offsetOf, sizeOf } from "../wasm-backend"
  * hand-written gradients of model-runners' GELU and LayerNorm (one pass over memory instead of 6-10
  * elementwise kernels). Use them only when `fusedKernelsActive()` is true.
  */
-export const FUSED = { gelu: "CsGelu", geluGrad: "CsGeluGrad", layerNorm: "CsLayerNorm", layerNormGrad: "CsLayerNormGrad" } as const
+export const FUSED = { gelu: "CsGelu", geluGrad: "CsGeluGrad", layerNorm: "CsLayerNorm", layerNormGrad: "CsLayerNormGrad", rope: "CsRope" } as const
 
 const f32 = (...ts: tf.TensorInfo[]): boolean => ts.every((t) => t.dtype === "float32")
 
@@ -48,6 +48,14 @@ export function installFused(addon: KernelsAddon): string[] {
     addon.layerNormGrad(backend.wasm.HEAPF32, o(dy), o(xhat), o(rstd), o(w), o(dx), o(dw), o(db), rows, d)
     return [dx, dw, db]
   })
+  addKernel(FUSED.rope, ({ inputs, backend }) => {
+    const { x, cos, sin } = inputs as Record<string, tf.TensorInfo>
+    const [rows, heads, dim] = x.shape
+    const out = backend.makeOutput(x.shape.slice(), "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.rope(backend.wasm.HEAPF32, o(x), o(cos), o(sin), o(out), rows, heads, dim)
+    return out
+  })
   return Object.values(FUSED)
 }
 
@@ -76,4 +84,11 @@ export function fusedLayerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: nu
 /** Gradients of fusedLayerNorm: dy [..., d] -> dx [..., d], dw [d], db [d]. */
 export function fusedLayerNormGrad(dy: tf.Tensor, xhat: tf.Tensor, rstd: tf.Tensor, w: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return run(FUSED.layerNormGrad, { dy, xhat, rstd, w }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
+}
+
+/** HF rotary embedding: x [rows, heads, dim] float32, cos and sin [rows, 1, dim] -> x cos + rotate_half(x) sin. Forward only. */
+export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const ok = f32(x, cos, sin) && x.rank === 3 && (x.shape[2] as number) % 2 === 0 && cos.shape.join() === `${x.shape[0]},1,${x.shape[2]}` && sin.shape.join() === cos.shape.join()
+  if (!ok) throw new Error(`fusedRope: expected float32 x [rows, heads, even dim] and cos, sin [rows, 1, dim], got [${x.shape}], [${cos.shape}], [${sin.shape}]`)
+  return run(FUSED.rope, { x, cos, sin }) as tf.Tensor
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { fusedAttention, fusedAttentionActive, fusedAttentionFits } from "@conceptscope/kernels"
+import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedKernelsActive, fusedRope } from "@conceptscope/kernels"
 import { softcap } from "./ops"
 
 /**
@@ -52,11 +52,12 @@ export function ropeTables(positions: Int32Array, invFreq: Float64Array): { cos:
   return { cos: tf.tensor3d(cos, [positions.length, 1, dim]), sin: tf.tensor3d(sin, [positions.length, 1, dim]) }
 }
 
-/** x [rows, heads*dim] -> x cos + rotate_half(x) sin, rotate_half(x) = cat(-x2, x1). */
+/** x [rows, heads*dim] -> x cos + rotate_half(x) sin, rotate_half(x) = cat(-x2, x1) (one native kernel when active). */
 export function applyRope(x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
   const rows = x.shape[0]
   const dim = cos.shape[2] as number
   const x3 = tf.reshape(x, [rows, heads, dim]) // [rows, heads, dim]
+  if (fusedKernelsActive() && x.dtype === "float32") return tf.reshape(fusedRope(x3, cos, sin), [rows, heads * dim])
   const [x1, x2] = tf.split(x3, 2, 2) // [rows, heads, dim/2] each
   const rot = tf.concat([tf.neg(x2), x1], 2) // [rows, heads, dim]
   return tf.reshape(tf.add(tf.mul(x3, cos), tf.mul(rot, sin)), [rows, heads * dim])
