@@ -4,11 +4,14 @@
  * - training step (forward + backward + Adam) of the quick and paper models; baseline: the quick step.
  * - TD (leave-one-out 10-NN) on 700 points x 4096 dims; target < 0.5 s per layer.
  * - activation store write / read MB/s of float32 vectors; baseline: raw fs write / read of the same bytes.
+ * - extraction memory: live tensors, wasm heap and peak RSS after 1 and after 40 capture batches of the
+ *   paper model (every hook_resid_post at two positions, as the extract stage runs it); a leak shows as growth.
  * Not a test: numbers depend on the machine. `--quick` shortens every measurement.
  */
 import { benchActivationStore } from "@conceptscope/activation-store"
 import { benchTrainStep } from "@conceptscope/finetuners"
-import { initBackend } from "@conceptscope/model-runners"
+import { initBackend, RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
+import * as tf from "@tensorflow/tfjs"
 import { loadConfig } from "@conceptscope/pipeline"
 import { benchTD } from "@conceptscope/probes"
 import { Effect } from "effect"
@@ -50,6 +53,10 @@ const main = async () => {
   row("backend", info.name, info.reason)
   const quick = await modelOf("quick")
   const paper = await modelOf("paper")
+  // first, while the wasm heap holds nothing else (it never shrinks)
+  const ex = extractionMemory(paper.model, short ? 8 : 40)
+  row("extraction memory, after 1 batch", `${ex.first.tensors} tensors`, `wasm heap ${ex.first.heapMb.toFixed(0)} MB`, `peak RSS ${ex.first.rssMb.toFixed(0)} MB`)
+  row(`extraction memory, after ${ex.batches} batches`, `${ex.last.tensors} tensors`, `wasm heap ${ex.last.heapMb.toFixed(0)} MB`, `peak RSS ${ex.last.rssMb.toFixed(0)} MB (${(ex.last.rssMb / ex.first.rssMb).toFixed(2)}x after 1)`)
   const q = await benchTrainStep(quick.model, quick.batch, short ? 3 : 20)
   row("train step, quick model", `${q.msPerStep.toFixed(1)} ms`, `batch ${quick.batch}`, "1.00x (baseline)")
   const p = await benchTrainStep(paper.model, paper.batch, short ? 1 : 3)
@@ -66,6 +73,31 @@ const main = async () => {
   fs.rmSync(dir, { recursive: true, force: true })
   console.log("\n| measurement | value | note | ratio |\n|---|---|---|---|")
   for (const r of rows) console.log(`| ${r.join(" | ")} |`)
+}
+
+/** Capture every blocks.l.hook_resid_post at the last two positions for `batches` batches of 128 sequences. */
+function extractionMemory(config: RegressionTransformerConfig, batches: number) {
+  const model = RegressionTransformer.create(config)
+  const K = config.maxExamples
+  const hooks = Array.from({ length: config.nLayers }, (_, l) => `blocks.${l}.hook_resid_post`)
+  const heapMb = () => ((tf.backend() as unknown as { wasm?: { HEAPF32: Float32Array } }).wasm?.HEAPF32.byteLength ?? 0) / 2 ** 20
+  const sample = () => ({ tensors: tf.memory().numTensors, heapMb: heapMb(), rssMb: process.resourceUsage().maxRSS / 1024 })
+  const batch = () => {
+    const xs = tf.randomNormal([128, K, config.xDim])
+    const ys = tf.randomNormal([128, K])
+    const { preds, captured } = model.forward(xs, ys, { capture: { hooks, positions: [2 * K - 2, 2 * K - 1] } })
+    for (const t of captured.values()) {
+      t.dataSync()
+      t.dispose()
+    }
+    tf.dispose([xs, ys, preds])
+  }
+  batch()
+  const first = sample()
+  for (let i = 1; i < batches; i++) batch()
+  const last = sample()
+  model.dispose()
+  return { first, last, batches }
 }
 
 main().catch((e) => {
