@@ -20,13 +20,17 @@
 // exp for softmax: exactly 0 below float's range (masked entries carry -1e9), fast_expf elsewhere (<= 0).
 static inline float softmax_expf(float x) { return x < -87.0f ? 0.0f : fast_expf(x); }
 
-napi_value Attention(napi_env env, napi_callback_info info) {
-  napi_value v[15];  // more arguments than Args holds
+// The 15 arguments of both functions (more than Args holds); throws and returns false when short.
+static bool get15(napi_env env, napi_callback_info info, napi_value* v, const char* what) {
   size_t n = 15;
-  if (napi_get_cb_info(env, info, &n, v, nullptr, nullptr) != napi_ok || n < 15) {
-    napi_throw_error(env, nullptr, "conceptscope-kernels: attention takes 15 arguments");
-    return nullptr;
-  }
+  if (napi_get_cb_info(env, info, &n, v, nullptr, nullptr) == napi_ok && n >= 15) return true;
+  napi_throw_error(env, nullptr, (std::string("conceptscope-kernels: ") + what + " takes 15 arguments").c_str());
+  return false;
+}
+
+napi_value Attention(napi_env env, napi_callback_info info) {
+  napi_value v[15];
+  if (!get15(env, info, v, "attention")) return nullptr;
   float* heap = typed<float>(env, v[0], nullptr);
   const float* q = heap + (size_t)num(env, v[1]);
   const float* k = heap + (size_t)num(env, v[2]);
@@ -71,11 +75,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
 
 napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   napi_value v[15];
-  size_t n = 15;
-  if (napi_get_cb_info(env, info, &n, v, nullptr, nullptr) != napi_ok || n < 15) {
-    napi_throw_error(env, nullptr, "conceptscope-kernels: attentionGrad takes 15 arguments");
-    return nullptr;
-  }
+  if (!get15(env, info, v, "attentionGrad")) return nullptr;
   float* heap = typed<float>(env, v[0], nullptr);
   const float* dz = heap + (size_t)num(env, v[1]);
   const float* q = heap + (size_t)num(env, v[2]);
