@@ -15,12 +15,12 @@ import { STAGE_ORDER, type StageName } from "./stage-names"
 // Each stage's version carries the hash of the code it runs (the packages it uses and its stage file).
 const stages = {
   dataset: versioned(datasetStage, ["core", "task-generators", "artifacts"], "dataset.ts"),
-  train: versioned(trainStage, ["core", "task-generators", "model-runners", "finetuners", "artifacts"], "train.ts"),
-  extract: versioned(extractStage, ["core", "model-runners", "activation-store", "artifacts"], "extract.ts"),
+  train: versioned(trainStage, ["core", "task-generators", "model-runners", "kernels", "finetuners", "artifacts"], "train.ts"),
+  extract: versioned(extractStage, ["core", "model-runners", "kernels", "activation-store", "artifacts"], "extract.ts"),
   probe: versioned(probeStage, ["core", "probes", "activation-store", "artifacts"], "probe.ts"),
   embed: versioned(embedStage, ["core", "probes", "activation-store", "artifacts"], "embed.ts"),
-  patch: versioned(patchStage, ["core", "interventions", "model-runners", "artifacts"], "patch.ts"),
-  curves: versioned(errorCurvesStage, ["core", "task-generators", "model-runners", "artifacts"], "error-curves.ts")
+  patch: versioned(patchStage, ["core", "interventions", "model-runners", "kernels", "artifacts"], "patch.ts"),
+  curves: versioned(errorCurvesStage, ["core", "task-generators", "model-runners", "kernels", "artifacts"], "error-curves.ts")
 }
 
 export { STAGE_ORDER, type StageName }
