@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const source = path.join(here, "native", "kernels.cc")
-const FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC", "-fno-exceptions", "-DNODE_GYP_MODULE_NAME=conceptscope_kernels"]
+const FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC", "-fno-exceptions", "-pthread", "-DNODE_GYP_MODULE_NAME=conceptscope_kernels"]
 
 function includeDirs() {
   const dirs = []

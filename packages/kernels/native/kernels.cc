@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {

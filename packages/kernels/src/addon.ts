@@ -20,8 +20,8 @@ export interface KernelsAddon {
   layerNormGrad(heap: Float32Array, dyOff: number, xhatOff: number, rstdOff: number, wOff: number, dxOff: number, dwOff: number, dbOff: number, rows: number, d: number): void
   rope(heap: Float32Array, xOff: number, cosOff: number, sinOff: number, outOff: number, rows: number, heads: number, dim: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */
-  attention(heap: Float32Array, qOff: number, kOff: number, vOff: number, maskOff: number, maskSlices: number, zOff: number, pOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, softcap: number): void
-  attentionGrad(heap: Float32Array, dzOff: number, qOff: number, kOff: number, vOff: number, pOff: number, dqOff: number, dkOff: number, dvOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number): void
+  attention(heap: Float32Array, qOff: number, kOff: number, vOff: number, maskOff: number, maskSlices: number, zOff: number, pOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, softcap: number, threads: number): void
+  attentionGrad(heap: Float32Array, dzOff: number, qOff: number, kOff: number, vOff: number, pOff: number, dqOff: number, dkOff: number, dvOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, threads: number): void
 }
 
 export type NativeStatus =

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { fusedAttention, fusedAttentionFits, fusedAttentionGrad, loadNative } from "../src"
+import { PARALLEL_MACS } from "../src/overrides/attention"
 import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers"
 
 const native = describe.runIf(loadNative().ok)
@@ -46,7 +47,9 @@ native("fused attention (native/attention.h) against the unfused ops", () => {
     ["causal self-attention, mask shared by all products", 9, 9, 6, 6, 5, () => causal(9)],
     ["cross lengths Tq 4, Tk 11, a mask per product", 4, 11, 3, 3, 7, () => randomMask(4, 3, 11)],
     ["one query (a KV-cache step), one head dim", 1, 13, 8, 8, 1, () => randomMask(1, 1, 13)],
-    ["grouped-query 3:1 (12 products over 4 key/value products), a mask per batch row", 6, 6, 12, 4, 4, () => randomMask(6, 2, 6)]
+    ["grouped-query 3:1 (12 products over 4 key/value products), a mask per batch row", 6, 6, 12, 4, 4, () => randomMask(6, 2, 6)],
+    // over PARALLEL_MACS: the products are split over threads (at key/value group boundaries)
+    ["large enough to run on several threads, grouped-query 2:1", 64, 64, 34, 17, 32, () => causal(64)]
   ]
   for (const [name, Tq, Tk, N, Nkv, dh, mk] of cases) {
     it(`${name}: output, pattern and gradients within 1e-5`, () => {
@@ -68,6 +71,17 @@ native("fused attention (native/attention.h) against the unfused ops", () => {
       tf.dispose(made)
     })
   }
+
+  it("the split over threads gives the same bits every call", () => {
+    expect(2 * 34 * 64 * 64 * 32).toBeGreaterThanOrEqual(PARALLEL_MACS)
+    const made = [rand([64, 34, 32]), rand([64, 17, 32]), rand([64, 17, 32]), causal(64), rand([64, 34, 32])]
+    const [q, k, v, mask, dz] = made
+    const once = () => nativeOnly(() => { const [z, P] = fusedAttention(q, k, v, mask, 0.2); return [z, ...fusedAttentionGrad(dz, q, k, v, P, 0.2)] })
+    const a = once()
+    const b = once()
+    for (let i = 0; i < a.length; i++) expect(Buffer.from(a[i].buffer).equals(Buffer.from(b[i].buffer))).toBe(true)
+    tf.dispose(made)
+  })
 
   it("soft-capped scores (Gemma-2): forward within 1e-5", () => {
     const made = [rand([5, 4, 8]).mul(4), rand([5, 2, 8]).mul(4), rand([5, 2, 8]), causal(5)]
