@@ -41,6 +41,19 @@ describe("sweep end to end (tiny config)", () => {
     expect(storeListing(store)).toEqual(before)
   })
 
+  it("two seeds: seeds.json and seeds.md put both cells' headline numbers side by side", async () => {
+    const res = await runSweep(file, store, out, ["seeds=[3,4]"])
+    expect(res.seedsSummary).toBe(path.join(out, "tiny", "seeds.md"))
+    const agg = JSON.parse(fs.readFileSync(path.join(out, "tiny", "seeds.json"), "utf8"))
+    expect(agg.seeds).toEqual([3, 4])
+    const td = agg.metrics.find((m: { name: string }) => m.name === "TD final checkpoint")
+    const perSeed = [3, 4].map((s) => JSON.parse(fs.readFileSync(path.join(out, "tiny", `seed-${s}`, "summary.json"), "utf8")).tdFinal)
+    expect(td.values).toEqual(perSeed)
+    expect(td.median).toBeCloseTo((perSeed[0] + perSeed[1]) / 2, 12)
+    expect(agg.perSeed).toHaveLength(2)
+    expect(fs.readFileSync(path.join(out, "tiny", "seeds.md"), "utf8")).toContain("| quantity | seed 3 | seed 4 | median | min | max |")
+  })
+
   it("a changed patching parameter recomputes only the patching artifact", async () => {
     const again = await runSweep(file, store, out, ["patching.mode=mean-diff"])
     const r = again.cells[0].results
