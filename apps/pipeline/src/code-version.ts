@@ -20,10 +20,11 @@ function filesUnder(dir: string, ext: RegExp = /\.ts$/): string[] {
 
 /**
  * A short hash of the source code a stage runs: the `src/` trees of the packages it uses (and their
- * `native/` C++ sources: the kernels change a model's float rounding) plus its own stage file. It is appended to the stage's declared version, so editing the code behind a stage
- * recomputes that stage (and everything downstream) instead of serving a stale artifact, while a change
- * elsewhere (another package, a README, a test) keeps the cache. When the sources are not present
- * (an installed build), only the declared version counts.
+ * `native/` C++ sources: the kernels change a model's float rounding) plus its own stage file. It is
+ * appended to the stage's declared version, so editing the code behind a stage recomputes that stage
+ * (and everything downstream) instead of serving a stale artifact, while a change elsewhere (another
+ * package, a README, a test) keeps the cache. When the sources are not present (an installed build),
+ * only the declared version counts.
  */
 export function codeVersion(packages: readonly string[], stageFile: string): string {
   const key = [...packages, stageFile].join("|")

@@ -1,3 +1,4 @@
+import { constantLr } from "@conceptscope/finetuners"
 import { RegressionTaskParamsSchema } from "@conceptscope/task-generators"
 import { Schema } from "effect"
 
@@ -36,7 +37,7 @@ export const TrainSchema = Schema.Struct({
       warmupSteps: Schema.optionalWith(NonNegInt, { default: () => 0 }),
       finalFactor: Schema.optionalWith(Prob, { default: () => 0.1 })
     }),
-    { default: () => ({ decay: "constant" as const, warmupSteps: 0, finalFactor: 1 }) }
+    { default: () => ({ ...constantLr }) }
   )
 })
 

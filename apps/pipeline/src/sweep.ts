@@ -1,5 +1,5 @@
 import { ArtifactStore } from "@conceptscope/artifacts"
-import { aggregateSeeds, decodeSummaryJson, ReportWriteError, renderReportEffect, seedAggregateJson, seedAggregateMarkdown } from "@conceptscope/reporters"
+import { aggregateSeeds, ReportWriteError, renderReportEffect, type SeedAggregate, seedAggregateJson, seedAggregateMarkdown, type Summary } from "@conceptscope/reporters"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -7,7 +7,6 @@ import { type CellResult, runCell, STAGE_ORDER, type StageName } from "./cell"
 import type { Config } from "./config"
 import { SweepExecutor } from "./executor"
 import { reportInput } from "./report-data"
-import type { Summary } from "@conceptscope/reporters"
 import { TensorBackend } from "./backend"
 
 export interface SweepOptions {
@@ -48,23 +47,21 @@ export const sweep = (opts: SweepOptions) =>
       const paths = yield* renderReportEffect(input, dir)
       reports.push(paths.htmlPath)
       process.stderr.write(`[report] seed ${cell.seed}: ${paths.htmlPath}\n`)
-      const summary = yield* decodeSummaryJson(fs.readFileSync(paths.summaryPath, "utf8"), paths.summaryPath)
-      summaries.push({ seed: cell.seed, summary })
+      summaries.push({ seed: cell.seed, summary: input.summary })
     }
-    const seedsSummary = yield* writeSeedAggregate(path.join(opts.outDir, config.name), config.name, summaries)
-    const td = aggregateSeeds(config.name, summaries)
-    const tdFinal = td.metrics.find((m) => m.name === "TD final checkpoint")!
+    const agg = aggregateSeeds(config.name, summaries)
+    const seedsSummary = yield* writeSeedAggregate(path.join(opts.outDir, config.name), agg)
+    const tdFinal = agg.metrics.find((m) => m.name === "TD final checkpoint")!
     process.stderr.write(
-      `[report] ${summaries.length} seed(s): TD final median ${tdFinal.median.toFixed(3)} (min ${tdFinal.min.toFixed(3)}, max ${tdFinal.max.toFixed(3)}); ${td.seedsPassingAll} meet every emergence criterion; ${seedsSummary}\n`
+      `[report] ${summaries.length} seed(s): TD final median ${tdFinal.median.toFixed(3)} (min ${tdFinal.min.toFixed(3)}, max ${tdFinal.max.toFixed(3)}); ${agg.seedsPassingAll} meet every emergence criterion; ${seedsSummary}\n`
     )
     return { cells, reports, seedsSummary }
   })
 
 /** seeds.json and seeds.md in `dir`, written through temporary names; returns the path of seeds.md. */
-const writeSeedAggregate = (dir: string, name: string, runs: readonly { seed: number; summary: Summary }[]) =>
+const writeSeedAggregate = (dir: string, agg: SeedAggregate) =>
   Effect.try({
     try: () => {
-      const agg = aggregateSeeds(name, runs)
       fs.mkdirSync(dir, { recursive: true })
       const md = path.join(dir, "seeds.md")
       for (const [file, text] of [[path.join(dir, "seeds.json"), seedAggregateJson(agg)], [md, seedAggregateMarkdown(agg)]] as const) {
