@@ -16,12 +16,99 @@
 //
 //   attention(heap, qOff, kOff, vOff, maskOff, maskSlices, zOff, pOff, Tq, Tk, N, dh, scale, groups, softcap, threads)
 //   attentionGrad(heap, dzOff, qOff, kOff, vOff, pOff, dqOff, dkOff, dvOff, Tq, Tk, N, dh, scale, groups, threads)
+// Keys a whole query block cannot see are skipped (see key_ends); their P entries are written as 0.
 // `threads` > 1 splits the key/value products (with their G query products, so the dk/dv sums stay in
 // one thread) into contiguous ranges, one std::thread each; every product is computed exactly as on one
 // thread, so results do not depend on the thread count. The caller sets the BLAS to one thread.
 
 // exp for softmax: exactly 0 below float's range (masked entries carry -1e9), fast_expf elsewhere (<= 0).
 static inline float softmax_expf(float x) { return x < -87.0f ? 0.0f : fast_expf(x); }
+
+// Queries are taken QBLOCK rows at a time; each block computes scores only for the keys before its
+// key end: one past the last key that any of its rows can see. A key is out of sight when its mask
+// entry lies more than MASK_GAP below its row's largest entry: its softmax weight exp(s + m - max) is
+// then exactly 0 in float (for any score gap under ~1e6), so skipping it changes no result beyond
+// rounding. A causal mask computes about (1 + 1/nb) / 2 of the scores of nb blocks.
+const int QBLOCK = 32;
+const float MASK_GAP = 1e6f;
+
+// Key end of every (mask slice, query block): kend[m * nb + b], mask [Tq, M, Tk].
+static std::vector<int> key_ends(const float* mask, int Tq, int M, int Tk) {
+  const int nb = (Tq + QBLOCK - 1) / QBLOCK;
+  std::vector<int> kend((size_t)M * nb, 0);
+  for (int m = 0; m < M; m++)
+    for (int i = 0; i < Tq; i++) {
+      const float* row = mask + ((size_t)i * M + m) * Tk;
+      float mx = -INFINITY;
+      for (int j = 0; j < Tk; j++) mx = row[j] > mx ? row[j] : mx;
+      int last = Tk - 1;
+      while (last > 0 && !(row[last] >= mx - MASK_GAP)) last--;
+      int& e = kend[(size_t)m * nb + i / QBLOCK];
+      e = std::max(e, last + 1);
+    }
+  return kend;
+}
+
+// One past the last column of P [rows, Tk] (leading dimension Tk) with a nonzero entry in any row.
+static int nonzero_end(const float* P, int rows, int Tk) {
+  int end = 0;
+  for (int i = 0; i < rows; i++) {
+    const float* r = P + (size_t)i * Tk;
+    int j = Tk;
+    while (j > end && r[j - 1] == 0.0f) j--;
+    end = std::max(end, j);
+  }
+  return end;
+}
+
+// Row reductions in LANES independent accumulators, so that the loops vectorise (one accumulator is a
+// serial chain of dependent adds, and keeps the exp loop scalar too).
+const int LANES = 8;
+
+// row[j] = softmax_j(row[j] + mask[j]) over n entries, in place.
+static inline void softmax_row(float* row, const float* mask, int n) {
+  float lm[LANES], ls[LANES];
+  for (int l = 0; l < LANES; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+  int j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) {
+      const float x = row[j + l] + mask[j + l];
+      row[j + l] = x;
+      lm[l] = x > lm[l] ? x : lm[l];
+    }
+  for (; j < n; j++) {
+    row[j] += mask[j];
+    lm[0] = row[j] > lm[0] ? row[j] : lm[0];
+  }
+  float mx = lm[0];
+  for (int l = 1; l < LANES; l++) mx = lm[l] > mx ? lm[l] : mx;
+  for (j = 0; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) {
+      const float e = softmax_expf(row[j + l] - mx);
+      row[j + l] = e;
+      ls[l] += e;
+    }
+  for (; j < n; j++) {
+    row[j] = softmax_expf(row[j] - mx);
+    ls[0] += row[j];
+  }
+  float sum = 0.0f;
+  for (int l = 0; l < LANES; l++) sum += ls[l];
+  const float inv = 1.0f / sum;
+  for (j = 0; j < n; j++) row[j] *= inv;
+}
+
+// sum_j a[j] b[j] over n entries.
+static inline float lane_dot(const float* a, const float* b, int n) {
+  float acc[LANES] = {0};
+  int j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; l++) acc[l] += a[j + l] * b[j + l];
+  for (; j < n; j++) acc[0] += a[j] * b[j];
+  float s = 0.0f;
+  for (int l = 0; l < LANES; l++) s += acc[l];
+  return s;
+}
 
 // The 16 arguments of both functions (more than Args holds); throws and returns false when short.
 static bool get16(napi_env env, napi_callback_info info, napi_value* v, const char* what) {
@@ -60,32 +147,27 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   const float cap = (float)num(env, v[14]);
   const int threads = (int)num(env, v[15]);
   const int ld = N * dh, ldkv = (N / G) * dh, perMask = N / M;
+  const int nb = (Tq + QBLOCK - 1) / QBLOCK;
+  const std::vector<int> kend = key_ends(mask, Tq, M, Tk);
   over_products(N, G, threads, [&](int p0, int p1) {
   for (int p = p0; p < p1; p++) {
-    float* S = P + (size_t)p * Tq * Tk;  // [Tq, Tk]
     const size_t kv = (size_t)(p / G) * dh;
-    sgemm(RowMajor, NoTrans, Trans, Tq, Tk, dh, scale, q + (size_t)p * dh, ld, k + kv, ldkv, 0.0f, S, Tk);
-    if (cap > 0)
-      for (size_t i = 0; i < (size_t)Tq * Tk; i++) S[i] = cap * tanhf(S[i] / cap);
-    const float* mp = mask + (size_t)(p / perMask) * Tk;
-    for (int i = 0; i < Tq; i++) {
-      float* row = S + (size_t)i * Tk;
-      const float* mrow = mp + (size_t)i * M * Tk;
-      float mx = -INFINITY;
-      for (int j = 0; j < Tk; j++) {
-        row[j] += mrow[j];
-        mx = row[j] > mx ? row[j] : mx;
+    const int ms = p / perMask;
+    const float* mp = mask + (size_t)ms * Tk;
+    for (int b = 0; b < nb; b++) {
+      const int i0 = b * QBLOCK, rows = std::min(QBLOCK, Tq - i0), ke = kend[(size_t)ms * nb + b];
+      float* S = P + ((size_t)p * Tq + i0) * Tk;  // [rows, Tk], keys [0, ke) computed, the rest 0
+      sgemm(RowMajor, NoTrans, Trans, rows, ke, dh, scale, q + (size_t)i0 * ld + (size_t)p * dh, ld, k + kv, ldkv, 0.0f, S, Tk);
+      for (int i = 0; i < rows; i++) {
+        float* row = S + (size_t)i * Tk;
+        const float* mrow = mp + (size_t)(i0 + i) * M * Tk;
+        if (cap > 0)
+          for (int j = 0; j < ke; j++) row[j] = cap * tanhf(row[j] / cap);
+        softmax_row(row, mrow, ke);
+        for (int j = ke; j < Tk; j++) row[j] = 0.0f;
       }
-      float sum = 0.0f;
-      for (int j = 0; j < Tk; j++) {
-        const float e = softmax_expf(row[j] - mx);
-        row[j] = e;
-        sum += e;
-      }
-      const float inv = 1.0f / sum;
-      for (int j = 0; j < Tk; j++) row[j] *= inv;
+      sgemm(RowMajor, NoTrans, NoTrans, rows, dh, ke, 1.0f, S, Tk, val + kv, ldkv, 0.0f, z + (size_t)i0 * ld + (size_t)p * dh, ld);
     }
-    sgemm(RowMajor, NoTrans, NoTrans, Tq, dh, Tk, 1.0f, S, Tk, val + kv, ldkv, 0.0f, z + (size_t)p * dh, ld);
   }
   });
   return nullptr;
@@ -111,23 +193,33 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   // dk, dv accumulate over the G query products of each key/value product
   memset(dk, 0, sizeof(float) * (size_t)Tk * (N / G) * dh);
   memset(dv, 0, sizeof(float) * (size_t)Tk * (N / G) * dh);
+  const int nb = (Tq + QBLOCK - 1) / QBLOCK;
   over_products(N, G, threads, [&](int p0, int p1) {
   std::vector<float> dP((size_t)Tq * Tk);  // [Tq, Tk] scratch of this thread, reused by its products
   for (int p = p0; p < p1; p++) {
-    const float* Pp = P + (size_t)p * Tq * Tk;
-    const float* dzp = dz + (size_t)p * dh;
     const size_t kv = (size_t)(p / G) * dh;
-    sgemm(RowMajor, NoTrans, Trans, Tq, Tk, dh, 1.0f, dzp, ld, val + kv, ldkv, 0.0f, dP.data(), Tk);
-    sgemm(RowMajor, Trans, NoTrans, Tk, dh, Tq, 1.0f, Pp, Tk, dzp, ld, 1.0f, dv + kv, ldkv);
-    for (int i = 0; i < Tq; i++) {
-      float* g = dP.data() + (size_t)i * Tk;
-      const float* pr = Pp + (size_t)i * Tk;
-      float dot = 0.0f;
-      for (int j = 0; j < Tk; j++) dot += g[j] * pr[j];
-      for (int j = 0; j < Tk; j++) g[j] = pr[j] * (g[j] - dot) * scale;
+    for (int b = 0; b < nb; b++) {
+      const int i0 = b * QBLOCK, rows = std::min(QBLOCK, Tq - i0);
+      const float* Pb = P + ((size_t)p * Tq + i0) * Tk;  // [rows, Tk]
+      const int ke = nonzero_end(Pb, rows, Tk);           // P is 0 from key ke on: those keys get no gradient
+      if (ke == 0) {
+        for (int i = 0; i < rows; i++) memset(dq + (size_t)(i0 + i) * ld + (size_t)p * dh, 0, sizeof(float) * dh);
+        continue;
+      }
+      const float* dzb = dz + (size_t)i0 * ld + (size_t)p * dh;
+      const float* qb = q + (size_t)i0 * ld + (size_t)p * dh;
+      float* g0 = dP.data() + (size_t)i0 * Tk;
+      sgemm(RowMajor, NoTrans, Trans, rows, ke, dh, 1.0f, dzb, ld, val + kv, ldkv, 0.0f, g0, Tk);
+      sgemm(RowMajor, Trans, NoTrans, ke, dh, rows, 1.0f, Pb, Tk, dzb, ld, 1.0f, dv + kv, ldkv);
+      for (int i = 0; i < rows; i++) {
+        float* g = g0 + (size_t)i * Tk;
+        const float* pr = Pb + (size_t)i * Tk;
+        const float dot = lane_dot(g, pr, ke);
+        for (int j = 0; j < ke; j++) g[j] = pr[j] * (g[j] - dot) * scale;
+      }
+      sgemm(RowMajor, NoTrans, NoTrans, rows, dh, ke, 1.0f, g0, Tk, k + kv, ldkv, 0.0f, dq + (size_t)i0 * ld + (size_t)p * dh, ld);
+      sgemm(RowMajor, Trans, NoTrans, ke, dh, rows, 1.0f, g0, Tk, qb, ld, 1.0f, dk + kv, ldkv);
     }
-    sgemm(RowMajor, NoTrans, NoTrans, Tq, dh, Tk, 1.0f, dP.data(), Tk, k + kv, ldkv, 0.0f, dq + (size_t)p * dh, ld);
-    sgemm(RowMajor, Trans, NoTrans, Tk, dh, Tq, 1.0f, dP.data(), Tk, q + (size_t)p * dh, ld, 1.0f, dk + kv, ldkv);
   }
   });
   return nullptr;

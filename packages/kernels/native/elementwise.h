@@ -72,6 +72,20 @@ static inline float fast_expf(float x) {
   return p;
 }
 
+// fn(i0, m, e) over blocks of up to 256 elements, e[i] = fast_expf(arg(i0 + i)) computed first in its
+// own loop. Kept apart, both loops vectorise cleanly; written as one loop, GCC specialises the division
+// that follows for fast_expf's clamped range (two divisions and three blends per vector: 2.4x slower).
+// Results are the same bits either way.
+template <typename A, typename F>
+static inline void exp_blocks(size_t n, A arg, F fn) {
+  float e[256];
+  for (size_t i0 = 0; i0 < n; i0 += 256) {
+    const size_t m = n - i0 < 256 ? n - i0 : 256;
+    for (size_t i = 0; i < m; i++) e[i] = fast_expf(arg(i0 + i));
+    fn(i0, m, e);
+  }
+}
+
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, a, 5)) return nullptr;
@@ -107,10 +121,9 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   const size_t n = (size_t)num(env, a.v[3]);
   const float c = (float)GELU_C, k = (float)GELU_A;
   // 0.5 x (1 + tanh u) = x sigmoid(2u)
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    out[i] = v / (1.0f + fast_expf(-2.0f * c * (v + k * v * v * v)));
-  }
+  exp_blocks(n, [&](size_t i) { return -2.0f * c * (x[i] + k * x[i] * x[i] * x[i]); }, [&](size_t i0, size_t m, const float* e) {
+    for (size_t i = 0; i < m; i++) out[i0 + i] = x[i0 + i] / (1.0f + e[i]);
+  });
   return nullptr;
 }
 
@@ -123,13 +136,29 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   float* out = heap + (size_t)num(env, a.v[3]);
   const size_t n = (size_t)num(env, a.v[4]);
   const float c = (float)GELU_C, k = (float)GELU_A;
-  for (size_t i = 0; i < n; i++) {
-    const float v = x[i];
-    // with s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx x s = s + 2 x s (1 - s) c (1 + 3 a x^2)
-    const float sg = 1.0f / (1.0f + fast_expf(-2.0f * c * (v + k * v * v * v)));
-    out[i] = dy[i] * (sg + 2.0f * v * sg * (1.0f - sg) * c * (1.0f + 3.0f * k * v * v));
-  }
+  // with s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx x s = s + 2 x s (1 - s) c (1 + 3 a x^2)
+  exp_blocks(n, [&](size_t i) { return -2.0f * c * (x[i] + k * x[i] * x[i] * x[i]); }, [&](size_t i0, size_t m, const float* e) {
+    for (size_t i = 0; i < m; i++) {
+      const float v = x[i0 + i];
+      const float sg = 1.0f / (1.0f + e[i]);
+      out[i0 + i] = dy[i0 + i] * (sg + 2.0f * v * sg * (1.0f - sg) * c * (1.0f + 3.0f * k * v * v));
+    }
+  });
   return nullptr;
+}
+
+// sum of f(j) over j < n in 16 float lanes (vectorises; a single accumulator is a serial chain of
+// dependent adds), the lanes added in double
+template <typename F>
+static inline double lane_sum(size_t n, F f) {
+  float lane[16] = {0};
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++) lane[l] += f(j + l);
+  double s = 0;
+  for (int l = 0; l < 16; l++) s += lane[l];
+  for (; j < n; j++) s += f(j);
+  return s;
 }
 
 napi_value LayerNorm(napi_env env, napi_callback_info info) {
@@ -146,17 +175,13 @@ napi_value LayerNorm(napi_env env, napi_callback_info info) {
   const double eps = num(env, a.v[9]);
   for (size_t r = 0; r < rows; r++) {
     const float* xr = x + r * d;
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += xr[j];
-    const double mean = s / d;
-    double q = 0;
-    for (size_t j = 0; j < d; j++) q += (xr[j] - mean) * (xr[j] - mean);
-    const double rs = 1.0 / sqrt(q / d + eps);
-    rstd[r] = (float)rs;
+    const float mean = (float)(lane_sum(d, [&](size_t j) { return xr[j]; }) / d);
+    const float rs = (float)(1.0 / sqrt(lane_sum(d, [&](size_t j) { return (xr[j] - mean) * (xr[j] - mean); }) / d + eps));
+    rstd[r] = rs;
     float* hr = xhat + r * d;
     float* yr = y + r * d;
     for (size_t j = 0; j < d; j++) {
-      const float h = (float)((xr[j] - mean) * rs);
+      const float h = (xr[j] - mean) * rs;
       hr[j] = h;
       yr[j] = h * w[j] + b[j];
     }
@@ -176,52 +201,31 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   float* dw = heap + (size_t)num(env, a.v[6]);
   float* db = heap + (size_t)num(env, a.v[7]);
   const size_t rows = (size_t)num(env, a.v[8]), d = (size_t)num(env, a.v[9]);
+  // dw, db: float partial sums over blocks of 64 rows, added into double accumulators
   std::vector<double> accW(d, 0.0), accB(d, 0.0);
+  std::vector<float> partW(d, 0.0f), partB(d, 0.0f);
   for (size_t r = 0; r < rows; r++) {
     const float* dyr = dy + r * d;
     const float* hr = xhat + r * d;
-    double mg = 0, mgx = 0;
+    const float mg = (float)(lane_sum(d, [&](size_t j) { return dyr[j] * w[j]; }) / d);
+    const float mgx = (float)(lane_sum(d, [&](size_t j) { return dyr[j] * w[j] * hr[j]; }) / d);
     for (size_t j = 0; j < d; j++) {
-      const double g = (double)dyr[j] * w[j];
-      mg += g;
-      mgx += g * hr[j];
-      accW[j] += (double)dyr[j] * hr[j];
-      accB[j] += dyr[j];
+      partW[j] += dyr[j] * hr[j];
+      partB[j] += dyr[j];
     }
-    mg /= d;
-    mgx /= d;
-    const double rs = rstd[r];
+    if (r % 64 == 63 || r + 1 == rows)
+      for (size_t j = 0; j < d; j++) {
+        accW[j] += partW[j];
+        accB[j] += partB[j];
+        partW[j] = partB[j] = 0.0f;
+      }
+    const float rs = rstd[r];
     float* dxr = dx + r * d;
-    for (size_t j = 0; j < d; j++) dxr[j] = (float)(rs * ((double)dyr[j] * w[j] - mg - hr[j] * mgx));
+    for (size_t j = 0; j < d; j++) dxr[j] = rs * (dyr[j] * w[j] - mg - hr[j] * mgx);
   }
   for (size_t j = 0; j < d; j++) {
     dw[j] = (float)accW[j];
     db[j] = (float)accB[j];
-  }
-  return nullptr;
-}
-
-// Rotary position embedding as HF applies it (x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1)):
-// x [rows, heads, dim], cos and sin [rows, dim] (shared by the heads) -> out [rows, heads, dim].
-napi_value Rope(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, a, 8)) return nullptr;
-  float* heap = typed<float>(env, a.v[0], nullptr);
-  const float* x = heap + (size_t)num(env, a.v[1]);
-  const float* cs = heap + (size_t)num(env, a.v[2]);
-  const float* sn = heap + (size_t)num(env, a.v[3]);
-  float* out = heap + (size_t)num(env, a.v[4]);
-  const int rows = (int)num(env, a.v[5]), heads = (int)num(env, a.v[6]), dim = (int)num(env, a.v[7]);
-  const int half = dim / 2;
-  for (int r = 0; r < rows; r++) {
-    const float* c = cs + (size_t)r * dim;
-    const float* s = sn + (size_t)r * dim;
-    for (int h = 0; h < heads; h++) {
-      const float* xi = x + ((size_t)r * heads + h) * dim;
-      float* o = out + ((size_t)r * heads + h) * dim;
-      for (int i = 0; i < half; i++) o[i] = xi[i] * c[i] - xi[i + half] * s[i];
-      for (int i = half; i < dim; i++) o[i] = xi[i] * c[i] + xi[i - half] * s[i];
-    }
   }
   return nullptr;
 }

@@ -7,8 +7,9 @@
 // Exports:
 //   init(paths: string[]) -> string | null      the library that loaded (null: none did)
 //   setThreads(n)                               openblas_set_num_threads when the library has it
-//   gemm(heap, transA, transB, M, N, K, aOffs, bOffs, cOffs)
-//        C_i [M, N] = op(A_i) op(B_i) for every i; offsets are Float64Arrays of element offsets,
+//   gemm(heap, transA, transB, M, N, K, aOffs, bOffs, cOffs[, biasOff])
+//        C_i [M, N] = op(A_i) op(B_i) (+ bias [N] on every row when biasOff >= 0) for every i; offsets
+//        are Float64Arrays of element offsets,
 //        A_i is [M, K] ([K, M] when transA), B_i is [K, N] ([N, K] when transB), all row-major
 //   stridedCopy(heap, srcOff, dstOff, shape: Int32Array, srcStrides: Float64Array)
 //        dst (contiguous, `shape`) [i...] = src[srcOff + sum i_d * srcStrides_d]
@@ -24,7 +25,7 @@
 //        per row of x [rows, d]: xhat = (x - mean) * rstd, rstd = 1/sqrt(var + eps), y = xhat * w + b
 //   layerNormGrad(heap, dyOff, xhatOff, rstdOff, wOff, dxOff, dwOff, dbOff, rows, d)
 //        g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum_rows dy xhat; db = sum_rows dy
-//   rope(heap, xOff, cosOff, sinOff, outOff, rows, heads, dim)   HF rotary embedding, x [rows, heads, dim]
+//   rope(...), rmsNorm(...), gatedAct(...)      HF decoder pieces (forward only): see decoder.h
 //   attention(...), attentionGrad(...)          fused softmax attention on [T, N, dh] rows: see attention.h
 #include <node_api.h>
 #include <algorithm>
@@ -136,14 +137,17 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   double* bo = typed<double>(env, a.v[7], nullptr);
   double* co = typed<double>(env, a.v[8], nullptr);
   int lda = ta ? M : K, ldb = tb ? K : N;
+  // optional 10th argument: offset of a bias [N] that every row of C starts from (C = bias + AB)
+  const float* bias = a.n >= 10 && num(env, a.v[9]) >= 0 ? heap + (size_t)num(env, a.v[9]) : nullptr;
   for (size_t i = 0; i < nb; i++) {
     float* C = heap + (size_t)co[i];
-    if (K == 0) {
+    if (bias)
+      for (int r = 0; r < M; r++) memcpy(C + (size_t)r * N, bias, sizeof(float) * N);
+    else if (K == 0)
       memset(C, 0, sizeof(float) * (size_t)M * N);
-      continue;
-    }
+    if (K == 0) continue;
     sgemm(RowMajor, ta ? Trans : NoTrans, tb ? Trans : NoTrans, M, N, K, 1.0f, heap + (size_t)ao[i], lda,
-          heap + (size_t)bo[i], ldb, 0.0f, C, N);
+          heap + (size_t)bo[i], ldb, bias ? 1.0f : 0.0f, C, N);
   }
   return nullptr;
 }
@@ -260,6 +264,7 @@ napi_value BroadcastAdd(napi_env env, napi_callback_info info) {
 }
 
 #include "elementwise.h"
+#include "decoder.h"
 #include "attention.h"
 
 
@@ -271,7 +276,8 @@ napi_value Register(napi_env env, napi_value exports) {
              {"stridedCopy", StridedCopy}, {"broadcastAdd", BroadcastAdd}, {"activation", Activation},
              {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
              {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
-             {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope}};
+             {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope},
+             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

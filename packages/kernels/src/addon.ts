@@ -7,8 +7,8 @@ import { addonPath, buildAddon } from "../build.mjs"
 export interface KernelsAddon {
   init(paths: readonly string[]): string | null
   setThreads(n: number): void
-  /** C_i [M, N] = op(A_i) op(B_i); offsets in float32 elements of `heap`. */
-  gemm(heap: Float32Array, transA: boolean, transB: boolean, M: number, N: number, K: number, aOffs: Float64Array, bOffs: Float64Array, cOffs: Float64Array): void
+  /** C_i [M, N] = op(A_i) op(B_i) (+ a bias [N] on every row at element biasOff, when given and >= 0); offsets in float32 elements of `heap`. */
+  gemm(heap: Float32Array, transA: boolean, transB: boolean, M: number, N: number, K: number, aOffs: Float64Array, bOffs: Float64Array, cOffs: Float64Array, biasOff?: number): void
   stridedCopy(heap: Float32Array, srcOff: number, dstOff: number, shape: Int32Array, srcStrides: Float64Array): void
   broadcastAdd(heap: Float32Array, outOff: number, shape: Int32Array, bOff: number, bStrides: Float64Array): void
   activation(heap: Float32Array, off: number, n: number, kind: number, alpha: number): void
@@ -19,6 +19,9 @@ export interface KernelsAddon {
   layerNorm(heap: Float32Array, xOff: number, wOff: number, bOff: number, yOff: number, xhatOff: number, rstdOff: number, rows: number, d: number, eps: number): void
   layerNormGrad(heap: Float32Array, dyOff: number, xhatOff: number, rstdOff: number, wOff: number, dxOff: number, dwOff: number, dbOff: number, rows: number, d: number): void
   rope(heap: Float32Array, xOff: number, cosOff: number, sinOff: number, outOff: number, rows: number, heads: number, dim: number): void
+  rmsNorm(heap: Float32Array, xOff: number, wOff: number, yOff: number, rows: number, d: number, eps: number, onePlus: boolean): void
+  /** out = act(g) * u; kind 0 SiLU, 1 tanh GELU. */
+  gatedAct(heap: Float32Array, gOff: number, uOff: number, outOff: number, n: number, kind: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */
   attention(heap: Float32Array, qOff: number, kOff: number, vOff: number, maskOff: number, maskSlices: number, zOff: number, pOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, softcap: number, threads: number): void
   attentionGrad(heap: Float32Array, dzOff: number, qOff: number, kOff: number, vOff: number, pOff: number, dqOff: number, dkOff: number, dvOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, threads: number): void

@@ -2,5 +2,5 @@ export { BLAS_CANDIDATES, loadNative, type KernelsAddon, type NativeStatus } fro
 export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type KernelReport } from "./install"
 export { installedKernels } from "./wasm-backend"
 export { profileKernels, type KernelTime } from "./profile"
-export { FUSED, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad, fusedRope } from "./overrides/fused"
+export { FUSED, GATED_ACTS, fusedGatedAct, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad, fusedRmsNorm, fusedRope, type GatedAct } from "./overrides/fused"
 export { ATTENTION, fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention"

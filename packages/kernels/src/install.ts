@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { loadNative } from "./addon"
 import { BlasThreads } from "./blas-threads"
 import { installFused } from "./overrides/fused"
+import { installGather } from "./overrides/gather"
 import { installAttention } from "./overrides/attention"
 import { installLayout } from "./overrides/layout"
 import { installMatMul } from "./overrides/matmul"
@@ -27,14 +28,14 @@ export const nativeMatmulActive = (): boolean => nativeActive && tf.getBackend()
 /**
  * Install the kernel replacements on the wasm backend (call after tf.setBackend("wasm")).
  * `native`: false, or CONCEPTSCOPE_NATIVE=0, keeps the stock kernels apart from the addon-free JS ones
- * (zero-copy Identity/Cast, JS Sum). Idempotent; reinstalling after restoreStockKernels() works.
+ * (zero-copy Identity/Cast, JS Sum and GatherV2). Idempotent; reinstalling after restoreStockKernels() works.
  */
 export function installWasmKernels(opts: { native?: boolean } = {}): KernelReport {
   restoreStockKernels()
   nativeActive = false
   const off = opts.native === false || process.env.CONCEPTSCOPE_NATIVE === "0"
   const status = off ? null : loadNative()
-  const done: string[] = [...installZeroCopy()]
+  const done: string[] = [...installZeroCopy(), ...installGather()]
   if (status?.ok) {
     const threads = new BlasThreads(status.addon)
     done.push(...installMatMul(status.addon, threads), ...installLayout(status.addon), ...installSum(status.addon), ...installUnary(status.addon), ...installFused(status.addon))

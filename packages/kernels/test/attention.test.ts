@@ -41,6 +41,24 @@ const randomMask = (tq: number, m: number, tk: number): tf.Tensor => {
   return tf.tensor3d(vals, [tq, m, tk])
 }
 
+/**
+ * HF-style decoder mask [Tq, B, Tk] after `past` cached positions: causal, left padding of pad[b] keys per
+ * batch row (query rows inside the padding see no key at all), a sliding window when given.
+ */
+const decoderMask = (tq: number, pad: number[], past: number, window?: number): tf.Tensor => {
+  const B = pad.length
+  const tk = past + tq
+  const vals = new Float32Array(tq * B * tk)
+  for (let i = 0; i < tq; i++)
+    for (let b = 0; b < B; b++)
+      for (let j = 0; j < tk; j++) {
+        const qa = past + i
+        const ok = j <= qa && j >= pad[b] && (window === undefined || qa - j < window)
+        if (!ok) vals[(i * B + b) * tk + j] = -1e9
+      }
+  return tf.tensor3d(vals, [tq, B, tk])
+}
+
 native("fused attention (native/attention.h) against the unfused ops", () => {
   // name, Tq, Tk, N, key/value products, dh, mask
   const cases: [string, number, number, number, number, number, () => tf.Tensor][] = [
@@ -48,6 +66,9 @@ native("fused attention (native/attention.h) against the unfused ops", () => {
     ["cross lengths Tq 4, Tk 11, a mask per product", 4, 11, 3, 3, 7, () => randomMask(4, 3, 11)],
     ["one query (a KV-cache step), one head dim", 1, 13, 8, 8, 1, () => randomMask(1, 1, 13)],
     ["grouped-query 3:1 (12 products over 4 key/value products), a mask per batch row", 6, 6, 12, 4, 4, () => randomMask(6, 2, 6)],
+    // 3 query blocks (the last one partial): key ends differ per block and per batch row, fully masked rows
+    ["70 queries after 5 cached keys, left padding per batch row, grouped-query 2:1", 70, 75, 4, 2, 8, () => decoderMask(70, [0, 41], 5)],
+    ["sliding window of 20 over 70 queries", 70, 70, 2, 2, 8, () => decoderMask(70, [3], 0, 20)],
     // over PARALLEL_MACS: the products are split over threads (at key/value group boundaries)
     ["large enough to run on several threads, grouped-query 2:1", 64, 64, 34, 17, 32, () => causal(64)]
   ]

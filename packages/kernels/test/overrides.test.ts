@@ -65,6 +65,19 @@ native("native overrides agree with the stock wasm kernels", () => {
     expect(relErr(got, ref)).toBeLessThan(1e-5)
   })
 
+  it("_FusedMatMul with a bias along the last axis ([N], [1, N]): every row of every batch entry starts from it", () => {
+    const a = rand([3, 5, 7])
+    const b = rand([3, 4, 7])
+    for (const shape of [[4], [1, 4], [1, 1, 4]]) {
+      const bias = rand(shape)
+      const ref = bothWays(() => tf.relu(tf.add(tf.matMul(a, b, false, true), bias))).stock
+      const got = nativeOnly(() => tf.fused.matMul({ a, b, transposeB: true, bias, activation: "relu" }))
+      expect(relErr(got, ref)).toBeLessThan(1e-5)
+    }
+    const empty = nativeOnly(() => tf.fused.matMul({ a: tf.zeros([2, 0]), b: tf.zeros([0, 3]), bias: tf.tensor1d([1, 2, 3]) }))
+    expect(Array.from(empty[0])).toEqual([1, 2, 3, 1, 2, 3]) // K = 0: the bias alone
+  })
+
   it("a matmul whose output grows the wasm heap reads and writes the right memory", () => {
     const backend = tf.backend() as unknown as WasmBackend
     const a = rand([96, 256, 64])
@@ -152,7 +165,7 @@ describe("install and fallback", () => {
     const report = installWasmKernels({ native: false })
     expect(report.native).toBe(false)
     expect(report.reason).toMatch(/off/)
-    expect(installedKernels()).toEqual(["Cast", "Identity", "Sum"])
+    expect(installedKernels()).toEqual(["Cast", "GatherV2", "Identity", "Sum"])
     const y = tf.tidy(() => tf.sum(tf.matMul(tf.ones([3, 4]), tf.ones([2, 4]), false, true), 0).arraySync())
     expect(y).toEqual([12, 12])
   })

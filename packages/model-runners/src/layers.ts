@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad } from "@conceptscope/kernels"
+import { fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad, nativeMatmulActive } from "@conceptscope/kernels"
 import { stockWasmMatmul } from "./backend"
 import { ForwardError } from "./errors"
 
@@ -101,7 +101,8 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 const linearCustom = custom((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
   save([x, w])
   return {
-    value: tf.add(tf.matMul(x, w), b),
+    // native kernels: one sgemm that starts from the bias rows (no second pass over the output)
+    value: nativeMatmulActive() && b.rank === 1 ? tf.fused.matMul({ a: x, b: w, bias: b }) : tf.add(tf.matMul(x, w), b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [sx, sw] = saved

@@ -6,9 +6,22 @@ import { addKernel, offsetOf, sizeOf } from "../wasm-backend"
  * Fused kernels tfjs does not have, registered on wasm under new names and called through
  * `tf.engine().runKernel` by the functions below. They are forward-only building blocks for the
  * hand-written gradients of model-runners' GELU and LayerNorm (one pass over memory instead of 6-10
- * elementwise kernels). Use them only when `fusedKernelsActive()` is true.
+ * elementwise kernels), and forward-only pieces of the Hugging Face decoders (rotary embedding,
+ * RMSNorm, the gated MLP's act(gate) * up). Use them only when `fusedKernelsActive()` is true.
  */
-export const FUSED = { gelu: "CsGelu", geluGrad: "CsGeluGrad", layerNorm: "CsLayerNorm", layerNormGrad: "CsLayerNormGrad", rope: "CsRope" } as const
+export const FUSED = {
+  gelu: "CsGelu",
+  geluGrad: "CsGeluGrad",
+  layerNorm: "CsLayerNorm",
+  layerNormGrad: "CsLayerNormGrad",
+  rope: "CsRope",
+  rmsNorm: "CsRmsNorm",
+  gatedAct: "CsGatedAct"
+} as const
+
+/** The gated activations fusedGatedAct computes, with the addon's kind codes. */
+export const GATED_ACTS = { silu: 0, gelu_tanh: 1 } as const
+export type GatedAct = keyof typeof GATED_ACTS
 
 const f32 = (...ts: tf.TensorInfo[]): boolean => ts.every((t) => t.dtype === "float32")
 
@@ -56,6 +69,21 @@ export function installFused(addon: KernelsAddon): string[] {
     addon.rope(backend.wasm.HEAPF32, o(x), o(cos), o(sin), o(out), rows, heads, dim)
     return out
   })
+  addKernel(FUSED.rmsNorm, ({ inputs, backend, attrs }) => {
+    const { x, w } = inputs as Record<string, tf.TensorInfo>
+    const d = x.shape[x.shape.length - 1]
+    const out = backend.makeOutput(x.shape.slice(), "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.rmsNorm(backend.wasm.HEAPF32, o(x), o(w), o(out), sizeOf(x.shape) / d, d, attrs.eps as number, attrs.onePlus === 1)
+    return out
+  })
+  addKernel(FUSED.gatedAct, ({ inputs, backend, attrs }) => {
+    const { g, u } = inputs as Record<string, tf.TensorInfo>
+    const out = backend.makeOutput(g.shape.slice(), "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.gatedAct(backend.wasm.HEAPF32, o(g), o(u), o(out), sizeOf(g.shape), attrs.kind as number)
+    return out
+  })
   return Object.values(FUSED)
 }
 
@@ -91,4 +119,17 @@ export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
   const ok = f32(x, cos, sin) && x.rank === 3 && (x.shape[2] as number) % 2 === 0 && cos.shape.join() === `${x.shape[0]},1,${x.shape[2]}` && sin.shape.join() === cos.shape.join()
   if (!ok) throw new Error(`fusedRope: expected float32 x [rows, heads, even dim] and cos, sin [rows, 1, dim], got [${x.shape}], [${cos.shape}], [${sin.shape}]`)
   return run(FUSED.rope, { x, cos, sin }) as tf.Tensor
+}
+
+/** RMSNorm over the last axis, forward only: x [..., d], w [d] -> x / sqrt(mean(x^2) + eps) * w, or * (1 + w) with onePlus (Gemma). */
+export function fusedRmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): tf.Tensor {
+  const d = x.shape[x.rank - 1]
+  if (!f32(x, w) || x.rank < 1 || w.shape.join() !== `${d}`) throw new Error(`fusedRmsNorm: expected float32 x [..., d] and w [d], got [${x.shape}], [${w.shape}]`)
+  return run(FUSED.rmsNorm, { x, w }, { eps, onePlus: onePlus ? 1 : 0 }) as tf.Tensor
+}
+
+/** The gated MLP's act(g) * u elementwise, forward only: g, u float32 of one shape. */
+export function fusedGatedAct(g: tf.Tensor, u: tf.Tensor, act: GatedAct): tf.Tensor {
+  if (!f32(g, u) || g.shape.join() !== u.shape.join()) throw new Error(`fusedGatedAct: expected float32 g and u of one shape, got [${g.shape}], [${u.shape}]`)
+  return run(FUSED.gatedAct, { g, u }, { kind: GATED_ACTS[act] }) as tf.Tensor
 }

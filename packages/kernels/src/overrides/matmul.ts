@@ -42,8 +42,8 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): Pla
   return { M, N, K, batch, padA, padB }
 }
 
-/** Allocates out [...batch, M, N] and runs one sgemm per batch entry. */
-function run(addon: KernelsAddon, threads: BlasThreads, backend: WasmBackend, p: Plan, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean): tf.TensorInfo {
+/** Allocates out [...batch, M, N] and runs one sgemm per batch entry (starting every row from `rowBias` [N] when given). */
+function run(addon: KernelsAddon, threads: BlasThreads, backend: WasmBackend, p: Plan, a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean, rowBias?: tf.TensorInfo): tf.TensorInfo {
   const { M, N, K, batch, padA, padB } = p
   const out = backend.makeOutput([...batch, M, N], "float32")
   const nb = sizeOf(batch)
@@ -75,7 +75,7 @@ function run(addon: KernelsAddon, threads: BlasThreads, backend: WasmBackend, p:
     }
   }
   threads.forWork(M * N * K) // per product: batched small products stay on one thread
-  addon.gemm(backend.wasm.HEAPF32, ta, tb, M, N, K, aOffs, bOffs, cOffs)
+  addon.gemm(backend.wasm.HEAPF32, ta, tb, M, N, K, aOffs, bOffs, cOffs, rowBias ? offsetOf(backend, rowBias) : -1)
   return out
 }
 
@@ -117,8 +117,10 @@ export function installMatMul(addon: KernelsAddon, threads: BlasThreads): string
       if (!p) return orig(args)
       const bStrides = bias ? biasStrides([...p.batch, p.M, p.N], bias) : null
       if (bias && !bStrides) return orig(args)
-      const out = run(addon, threads, args.backend, p, a, b, ta, tb)
-      if (bias && bStrides) {
+      // a bias along the output's last axis only ([N], [1, N], ...): C starts from it, no second pass
+      const rowBias = bias && bStrides && bStrides[bStrides.length - 1] === 1 && bStrides.slice(0, -1).every((st) => st === 0) && sizeOf(bias.shape) === p.N
+      const out = run(addon, threads, args.backend, p, a, b, ta, tb, rowBias ? bias : undefined)
+      if (bias && bStrides && !rowBias) {
         // heap view after the allocation in run()
         addon.broadcastAdd(args.backend.wasm.HEAPF32, offsetOf(args.backend, out), Int32Array.from(out.shape), offsetOf(args.backend, bias), Float64Array.from(bStrides))
       }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { applyRope, attention } from "./attention"
 import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
 import { attnHooks, embedSpec, hook, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama"
-import { activation, linearT, rmsNorm, softcap } from "./ops"
+import { activation, gatedAct, linearT, rmsNorm, softcap } from "./ops"
 import type { RopeScaling } from "./attention"
 
 /**
@@ -115,7 +115,7 @@ export class Gemma2 implements Architecture {
     const a = norm(linearT(z, W("self_attn.o_proj.weight"), Bi("self_attn.o_proj.bias")), "post_attention_layernorm") // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, hook(ctx, `blocks.${l}.hook_attn_out`, a)))
     const x2 = norm(h, "pre_feedforward_layernorm")
-    const m = linearT(tf.mul(s.act(linearT(x2, W("mlp.gate_proj.weight"))), linearT(x2, W("mlp.up_proj.weight"))), W("mlp.down_proj.weight")) // [T*B, d]
+    const m = linearT(gatedAct(s.act, linearT(x2, W("mlp.gate_proj.weight")), linearT(x2, W("mlp.up_proj.weight"))), W("mlp.down_proj.weight")) // [T*B, d]
     h = tf.add(h, hook(ctx, `blocks.${l}.hook_mlp_out`, norm(m, "post_feedforward_layernorm")))
     return hook(ctx, `blocks.${l}.hook_resid_post`, h)
   }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import type { HookName } from "@conceptscope/core"
 import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention"
 import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { activation, layerNormAffine, linearT, rmsNorm } from "./ops"
+import { activation, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops"
 
 /**
  * Llama family: Llama 2, Llama 3 / 3.1 / 3.2 (llama3 RoPE scaling, tied embeddings), Mistral, Qwen2
@@ -217,8 +217,9 @@ export class Llama implements Architecture {
     const a = hook(ctx, `blocks.${l}.hook_attn_out`, linearT(z, W("self_attn.o_proj.weight"), B("self_attn.o_proj.bias"))) // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, a))
     const x2 = this.norm(h, B("post_attention_layernorm.weight"))
-    const g = s.act(linearT(x2, W("mlp.gate_proj.weight"), B("mlp.gate_proj.bias"))) // [T*B, f]
-    const m = linearT(tf.mul(g, linearT(x2, W("mlp.up_proj.weight"), B("mlp.up_proj.bias"))), W("mlp.down_proj.weight"), B("mlp.down_proj.bias")) // [T*B, d]
+    const g = linearT(x2, W("mlp.gate_proj.weight"), B("mlp.gate_proj.bias")) // [T*B, f]
+    const u = linearT(x2, W("mlp.up_proj.weight"), B("mlp.up_proj.bias")) // [T*B, f]
+    const m = linearT(gatedAct(s.act, g, u), W("mlp.down_proj.weight"), B("mlp.down_proj.bias")) // [T*B, d]
     h = tf.add(h, hook(ctx, `blocks.${l}.hook_mlp_out`, m))
     return hook(ctx, `blocks.${l}.hook_resid_post`, h)
   }

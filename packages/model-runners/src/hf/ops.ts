@@ -1,14 +1,18 @@
 import * as tf from "@tensorflow/tfjs"
+import { fusedGatedAct, fusedKernelsActive, fusedRmsNorm, nativeMatmulActive, type GatedAct } from "@conceptscope/kernels"
 import { gelu } from "../layers"
 
 /**
  * Small differentiable pieces shared by the Hugging Face architectures. Activations are 2D,
  * [rows, features] with rows = pos*batch (position-major, as everywhere in model-runners).
  * Weights keep the Hugging Face layout: nn.Linear weight W [out, in] (y = x W^T + b).
+ * With the native kernels, RMSNorm and the gated MLP's act(gate) * up run as one forward-only kernel
+ * each (the HF decoders are never differentiated).
  */
 
 /** x [rows, in] W [out, in] (+ b [out]) -> [rows, out]. */
 export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  if (b && b.rank === 1 && nativeMatmulActive()) return tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }) // one sgemm from the bias rows
   const y = tf.matMul(x, w, false, true)
   return b ? tf.add(y, b) : y
 }
@@ -18,6 +22,7 @@ export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  * x [rows, d], w [d].
  */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): tf.Tensor {
+  if (fusedKernelsActive() && x.dtype === "float32" && w.dtype === "float32") return fusedRmsNorm(x, w, eps, onePlus)
   const r = tf.rsqrt(tf.add(tf.mean(tf.mul(x, x), -1, true), eps)) // [rows, 1]
   return tf.mul(tf.mul(x, r), onePlus ? tf.add(w, 1) : w)
 }
@@ -50,6 +55,13 @@ export function activation(name: string): ((x: tf.Tensor) => tf.Tensor) | null {
     default:
       return null
   }
+}
+
+/** The gated MLP's act(g) * u (Llama's SwiGLU, Gemma's GeGLU); g, u [rows, f]. */
+export function gatedAct(act: (x: tf.Tensor) => tf.Tensor, g: tf.Tensor, u: tf.Tensor): tf.Tensor {
+  const kind: GatedAct | null = act === silu ? "silu" : act === gelu ? "gelu_tanh" : null
+  if (kind && fusedKernelsActive() && g.dtype === "float32" && u.dtype === "float32") return fusedGatedAct(g, u, kind)
+  return tf.mul(act(g), u)
 }
 
 /** Soft-capping c * tanh(x / c) (Gemma-2). */

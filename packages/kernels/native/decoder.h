@@ -1,0 +1,72 @@
+// Forward-only kernels of the Hugging Face decoders' blocks, included by kernels.cc (uses its argument
+// helpers, fast_expf and the GELU constants of elementwise.h):
+//   rope(heap, xOff, cosOff, sinOff, outOff, rows, heads, dim)
+//        x [rows, heads, dim], cos and sin [rows, dim] (shared by the heads) -> x cos + rotate_half(x) sin,
+//        rotate_half(x) = cat(-x2, x1)
+//   rmsNorm(heap, xOff, wOff, yOff, rows, d, eps, onePlus)
+//        per row of x [rows, d]: y = x / sqrt(mean(x^2) + eps) * w   (* (1 + w) when onePlus: Gemma)
+//   gatedAct(heap, gOff, uOff, outOff, n, kind)
+//        out = act(g) * u elementwise (the gated MLP's product); kind 0 SiLU g sigmoid(g),
+//        1 tanh GELU 0.5 g (1 + tanh(c (g + a g^3)))
+#pragma once
+
+napi_value Rope(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 8)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  const float* cs = heap + (size_t)num(env, a.v[2]);
+  const float* sn = heap + (size_t)num(env, a.v[3]);
+  float* out = heap + (size_t)num(env, a.v[4]);
+  const int rows = (int)num(env, a.v[5]), heads = (int)num(env, a.v[6]), dim = (int)num(env, a.v[7]);
+  const int half = dim / 2;
+  for (int r = 0; r < rows; r++) {
+    const float* c = cs + (size_t)r * dim;
+    const float* s = sn + (size_t)r * dim;
+    for (int h = 0; h < heads; h++) {
+      const float* xi = x + ((size_t)r * heads + h) * dim;
+      float* o = out + ((size_t)r * heads + h) * dim;
+      for (int i = 0; i < half; i++) o[i] = xi[i] * c[i] - xi[i + half] * s[i];
+      for (int i = half; i < dim; i++) o[i] = xi[i] * c[i] + xi[i - half] * s[i];
+    }
+  }
+  return nullptr;
+}
+
+napi_value RmsNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 8)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* x = heap + (size_t)num(env, a.v[1]);
+  const float* w = heap + (size_t)num(env, a.v[2]);
+  float* y = heap + (size_t)num(env, a.v[3]);
+  const size_t rows = (size_t)num(env, a.v[4]), d = (size_t)num(env, a.v[5]);
+  const double eps = num(env, a.v[6]);
+  const float one = num(env, a.v[7]) != 0 ? 1.0f : 0.0f;
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * d;
+    const float rs = (float)(1.0 / sqrt(lane_sum(d, [&](size_t j) { return xr[j] * xr[j]; }) / d + eps));
+    float* yr = y + r * d;
+    for (size_t j = 0; j < d; j++) yr[j] = (xr[j] * rs) * (w[j] + one);
+  }
+  return nullptr;
+}
+
+napi_value GatedAct(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 6)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* g = heap + (size_t)num(env, a.v[1]);
+  const float* u = heap + (size_t)num(env, a.v[2]);
+  float* out = heap + (size_t)num(env, a.v[3]);
+  const size_t n = (size_t)num(env, a.v[4]);
+  const float c = (float)GELU_C, k = (float)GELU_A;
+  const auto product = [&](size_t i0, size_t m, const float* e) {
+    for (size_t i = 0; i < m; i++) out[i0 + i] = g[i0 + i] / (1.0f + e[i]) * u[i0 + i];
+  };
+  if ((int)num(env, a.v[5]) == 0)
+    exp_blocks(n, [&](size_t i) { return -g[i]; }, product);  // g sigmoid(g)
+  else  // 0.5 g (1 + tanh t) = g sigmoid(2t)
+    exp_blocks(n, [&](size_t i) { return -2.0f * c * (g[i] + k * g[i] * g[i] * g[i]); }, product);
+  return nullptr;
+}
