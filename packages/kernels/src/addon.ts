@@ -62,6 +62,12 @@ export function loadNative(): NativeStatus {
     } catch (e) {
       return { ok: false, reason: `addon failed to load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` }
     }
+    // OpenBLAS workers spin for 2^28 cycles (~0.1 s) after each threaded call before they sleep, which
+    // takes the second core from the kernels that run between the large products (fused attention
+    // splits over std::threads). 2^4 cycles: they sleep at once (measured on 2 cores: Llama-100M forward
+    // 4.5% faster, GPT training step 8%; attention alone 61 -> 33 ms per forward). Read when the library
+    // loads, so it is set before dlopen; a value the user set is kept.
+    process.env.OPENBLAS_THREAD_TIMEOUT ??= "4"
     const env = process.env.CONCEPTSCOPE_BLAS
     const blas = addon.init(env ? [env, ...BLAS_CANDIDATES] : BLAS_CANDIDATES)
     if (blas === null) return { ok: false, reason: "no CBLAS library found (apt-get install libopenblas0-pthread)" }
