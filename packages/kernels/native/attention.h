@@ -1,6 +1,6 @@
-// Fused scaled-dot-product attention, forward and backward, included by kernels.cc (uses its sgemm,
-// argument helpers and fast_expf). Works straight on the models' layout: the residual stream's
-// position-major rows, so no transposes are needed around it:
+// Fused scaled-dot-product attention, forward and backward, included by kernels.cc (uses its argument
+// helpers, fast_expf and small-gemm.h's register-tiled products). Works straight on the models' layout,
+// the residual stream's position-major rows, so no transposes are needed around it:
 //   q [Tq, N, dh], k and v [Tk, N / G, dh]   (N = batch * heads independent products, row t holds N * dh;
 //        G query products share one key/value product, kv = n / G: grouped-query attention, G = 1 plain)
 //   mask [Tq, M, Tk] additive, M divides N: product n reads mask slice n / (N / M) (M = 1 shared,
@@ -8,7 +8,7 @@
 //   P [N, Tq, Tk] = softmax_j(c(scale * q_n k_kv^T) + mask), c = cap * tanh(. / cap) when softcap > 0
 //   z [Tq, N, dh] = P_n v_kv
 // Each product's q_n is the strided matrix at q + n * dh with leading dimension N * dh, which is what
-// sgemm's lda is for.
+// small_mm's row stride is for.
 //
 // Backward, per product (dz given):
 //   dP = dz_n v_kv^T;  dv_kv += P^T dz_n;  dS = P * (dP - rowsum(dP * P)) * scale;  dq_n = dS k_kv;  dk_kv += dS^T q_n
@@ -16,10 +16,13 @@
 //
 //   attention(heap, qOff, kOff, vOff, maskOff, maskSlices, zOff, pOff, Tq, Tk, N, dh, scale, groups, softcap, threads)
 //   attentionGrad(heap, dzOff, qOff, kOff, vOff, pOff, dqOff, dkOff, dvOff, Tq, Tk, N, dh, scale, groups, threads)
-// Keys a whole query block cannot see are skipped (see key_ends); their P entries are written as 0.
+// Keys a whole query block cannot see are skipped (see key_ends); their P entries are written as 0, and
+// the backward pass skips the keys where P is 0 (each block's nonzero_end). Each key/value product is
+// packed contiguous once per group of G query products (their rows are N * dh floats apart), and in the
+// backward pass dk, dv are summed over those G products before they are written.
 // `threads` > 1 splits the key/value products (with their G query products, so the dk/dv sums stay in
 // one thread) into contiguous ranges, one std::thread each; every product is computed exactly as on one
-// thread, so results do not depend on the thread count. The caller sets the BLAS to one thread.
+// thread, so results do not depend on the thread count.
 
 // exp for softmax: exactly 0 below float's range (masked entries carry -1e9), fast_expf elsewhere (<= 0).
 static inline float softmax_expf(float x) { return x < -87.0f ? 0.0f : fast_expf(x); }
@@ -29,7 +32,9 @@ static inline float softmax_expf(float x) { return x < -87.0f ? 0.0f : fast_expf
 // entry lies more than MASK_GAP below its row's largest entry: its softmax weight exp(s + m - max) is
 // then exactly 0 in float (for any score gap under ~1e6), so skipping it changes no result beyond
 // rounding. A causal mask computes about (1 + 1/nb) / 2 of the scores of nb blocks.
-const int QBLOCK = 32;
+const int QBLOCK = 16;
+const int QBLOCK_GRAD = 16;  // the backward pass's query blocks (dP, dS, dq)
+const int KCHUNK = 16;       // and key chunks (dk, dv: each over the query rows from the first block that sees it)
 const float MASK_GAP = 1e6f;
 
 // Key end of every (mask slice, query block): kend[m * nb + b], mask [Tq, M, Tk].
@@ -150,14 +155,21 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   const int nb = (Tq + QBLOCK - 1) / QBLOCK;
   const std::vector<int> kend = key_ends(mask, Tq, M, Tk);
   over_products(N, G, threads, [&](int p0, int p1) {
+  // this thread's current key/value product packed contiguous (keys transposed), and the query block
+  std::vector<float> kT((size_t)dh * Tk), vp((size_t)Tk * dh), qb((size_t)QBLOCK * dh);
   for (int p = p0; p < p1; p++) {
     const size_t kv = (size_t)(p / G) * dh;
+    if (p == p0 || p % G == 0) {
+      transpose_into(k + kv, ldkv, Tk, dh, kT.data());
+      copy_rows(val + kv, ldkv, Tk, dh, vp.data());
+    }
     const int ms = p / perMask;
     const float* mp = mask + (size_t)ms * Tk;
     for (int b = 0; b < nb; b++) {
       const int i0 = b * QBLOCK, rows = std::min(QBLOCK, Tq - i0), ke = kend[(size_t)ms * nb + b];
       float* S = P + ((size_t)p * Tq + i0) * Tk;  // [rows, Tk], keys [0, ke) computed, the rest 0
-      sgemm(RowMajor, NoTrans, Trans, rows, ke, dh, scale, q + (size_t)i0 * ld + (size_t)p * dh, ld, k + kv, ldkv, 0.0f, S, Tk);
+      copy_rows(q + (size_t)i0 * ld + (size_t)p * dh, ld, rows, dh, qb.data());
+      small_mm(rows, ke, dh, scale, qb.data(), dh, 1, kT.data(), Tk, false, S, Tk);
       for (int i = 0; i < rows; i++) {
         float* row = S + (size_t)i * Tk;
         const float* mrow = mp + (size_t)(i0 + i) * M * Tk;
@@ -166,7 +178,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
         softmax_row(row, mrow, ke);
         for (int j = ke; j < Tk; j++) row[j] = 0.0f;
       }
-      sgemm(RowMajor, NoTrans, NoTrans, rows, dh, ke, 1.0f, S, Tk, val + kv, ldkv, 0.0f, z + (size_t)i0 * ld + (size_t)p * dh, ld);
+      small_mm(rows, dh, ke, 1.0f, S, Tk, 1, vp.data(), dh, false, z + (size_t)i0 * ld + (size_t)p * dh, ld);
     }
   }
   });
@@ -190,36 +202,66 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   const int G = (int)num(env, v[14]);
   const int threads = (int)num(env, v[15]);
   const int ld = N * dh, ldkv = (N / G) * dh;
-  // dk, dv accumulate over the G query products of each key/value product
-  memset(dk, 0, sizeof(float) * (size_t)Tk * (N / G) * dh);
-  memset(dv, 0, sizeof(float) * (size_t)Tk * (N / G) * dh);
-  const int nb = (Tq + QBLOCK - 1) / QBLOCK;
+  const int nb = (Tq + QBLOCK_GRAD - 1) / QBLOCK_GRAD;
   over_products(N, G, threads, [&](int p0, int p1) {
-  std::vector<float> dP((size_t)Tq * Tk);  // [Tq, Tk] scratch of this thread, reused by its products
+  // this thread's scratch; the current key/value product packed contiguous, its gradients accumulated
+  // over its G query products in dkp, dvp and written out once
+  std::vector<float> dP((size_t)Tq * Tk);  // [Tq, Tk]
+  std::vector<float> vT((size_t)dh * Tk), kp((size_t)Tk * dh), dkp((size_t)Tk * dh), dvp((size_t)Tk * dh);
+  std::vector<float> dzp((size_t)Tq * dh), qp((size_t)Tq * dh);  // [Tq, dh]: dz and q of the product
+  std::vector<int> kes(nb);
   for (int p = p0; p < p1; p++) {
     const size_t kv = (size_t)(p / G) * dh;
+    if (p == p0 || p % G == 0) {
+      transpose_into(val + kv, ldkv, Tk, dh, vT.data());
+      copy_rows(k + kv, ldkv, Tk, dh, kp.data());
+      std::fill(dkp.begin(), dkp.end(), 0.0f);
+      std::fill(dvp.begin(), dvp.end(), 0.0f);
+    }
+    copy_rows(dz + (size_t)p * dh, ld, Tq, dh, dzp.data());
+    copy_rows(q + (size_t)p * dh, ld, Tq, dh, qp.data());
+    const float* Pp = P + (size_t)p * Tq * Tk;  // [Tq, Tk]
+    // per query block: dP = dz v^T, dS = P (dP - rowsum(dP P)) scale, dq = dS k over the keys it sees
+    int keMax = 0;
     for (int b = 0; b < nb; b++) {
-      const int i0 = b * QBLOCK, rows = std::min(QBLOCK, Tq - i0);
-      const float* Pb = P + ((size_t)p * Tq + i0) * Tk;  // [rows, Tk]
-      const int ke = nonzero_end(Pb, rows, Tk);           // P is 0 from key ke on: those keys get no gradient
+      const int i0 = b * QBLOCK_GRAD, rows = std::min(QBLOCK_GRAD, Tq - i0);
+      const float* Pb = Pp + (size_t)i0 * Tk;
+      const int ke = kes[b] = nonzero_end(Pb, rows, Tk);  // P is 0 from key ke on: those keys get no gradient
+      keMax = std::max(keMax, ke);
+      float* dqb = dq + (size_t)i0 * ld + (size_t)p * dh;
       if (ke == 0) {
-        for (int i = 0; i < rows; i++) memset(dq + (size_t)(i0 + i) * ld + (size_t)p * dh, 0, sizeof(float) * dh);
+        for (int i = 0; i < rows; i++) memset(dqb + (size_t)i * ld, 0, sizeof(float) * dh);
         continue;
       }
-      const float* dzb = dz + (size_t)i0 * ld + (size_t)p * dh;
-      const float* qb = q + (size_t)i0 * ld + (size_t)p * dh;
       float* g0 = dP.data() + (size_t)i0 * Tk;
-      sgemm(RowMajor, NoTrans, Trans, rows, ke, dh, 1.0f, dzb, ld, val + kv, ldkv, 0.0f, g0, Tk);
-      sgemm(RowMajor, Trans, NoTrans, ke, dh, rows, 1.0f, Pb, Tk, dzb, ld, 1.0f, dv + kv, ldkv);
+      small_mm(rows, ke, dh, 1.0f, dzp.data() + (size_t)i0 * dh, dh, 1, vT.data(), Tk, false, g0, Tk);
       for (int i = 0; i < rows; i++) {
         float* g = g0 + (size_t)i * Tk;
         const float* pr = Pb + (size_t)i * Tk;
         const float dot = lane_dot(g, pr, ke);
         for (int j = 0; j < ke; j++) g[j] = pr[j] * (g[j] - dot) * scale;
       }
-      sgemm(RowMajor, NoTrans, NoTrans, rows, dh, ke, 1.0f, g0, Tk, k + kv, ldkv, 0.0f, dq + (size_t)i0 * ld + (size_t)p * dh, ld);
-      sgemm(RowMajor, Trans, NoTrans, ke, dh, rows, 1.0f, g0, Tk, qb, ld, 1.0f, dk + kv, ldkv);
+      small_mm(rows, dh, ke, 1.0f, g0, Tk, 1, kp.data(), dh, false, dqb, ld);
     }
+    // dS is 0 where P is: fill each block's rows from its key end to the product's
+    for (int b = 0; b < nb; b++)
+      for (int i = b * QBLOCK_GRAD; i < std::min(Tq, (b + 1) * QBLOCK_GRAD); i++)
+        std::fill(dP.data() + (size_t)i * Tk + kes[b], dP.data() + (size_t)i * Tk + keMax, 0.0f);
+    // dv += P^T dz and dk += dS^T q, KCHUNK keys at a time over the query rows from the first block that
+    // sees them (causal: about half of all rows), so each product runs over many rows at once
+    for (int m0 = 0; m0 < keMax; m0 += KCHUNK) {
+      const int mc = std::min(KCHUNK, keMax - m0);
+      int b = 0;
+      while (kes[b] <= m0) b++;
+      const int qlo = b * QBLOCK_GRAD, kk = Tq - qlo;
+      small_mm(mc, dh, kk, 1.0f, Pp + (size_t)qlo * Tk + m0, 1, Tk, dzp.data() + (size_t)qlo * dh, dh, true, dvp.data() + (size_t)m0 * dh, dh);
+      small_mm(mc, dh, kk, 1.0f, dP.data() + (size_t)qlo * Tk + m0, 1, Tk, qp.data() + (size_t)qlo * dh, dh, true, dkp.data() + (size_t)m0 * dh, dh);
+    }
+    if (p % G == G - 1 || p == p1 - 1)
+      for (int j = 0; j < Tk; j++) {
+        memcpy(dk + (size_t)j * ldkv + kv, dkp.data() + (size_t)j * dh, sizeof(float) * dh);
+        memcpy(dv + (size_t)j * ldkv + kv, dvp.data() + (size_t)j * dh, sizeof(float) * dh);
+      }
   }
   });
   return nullptr;

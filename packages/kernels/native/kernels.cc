@@ -265,6 +265,7 @@ napi_value BroadcastAdd(napi_env env, napi_callback_info info) {
 
 #include "elementwise.h"
 #include "decoder.h"
+#include "small-gemm.h"
 #include "attention.h"
 
 

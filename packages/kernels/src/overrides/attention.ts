@@ -12,9 +12,9 @@ import { addKernel, offsetOf } from "../wasm-backend"
  *   CsAttentionGrad: dz, q, k, v, P -> dq, dk, dv
  * G query products share a key/value product (grouped-query attention); `softcap` > 0 caps the scaled
  * scores at cap * tanh(s / cap) before the mask (Gemma-2; forward only).
- * Every product is small (Tq x Tk x dh), so OpenBLAS runs on one thread; when the whole call has at
- * least PARALLEL_MACS multiply-adds, the products are split over the BLAS thread budget instead
- * (results do not depend on the split).
+ * Every product is small (Tq x Tk x dh) and runs on register-tiled native loops (not the BLAS); when
+ * the whole call has at least PARALLEL_MACS multiply-adds, the products are split over the BLAS thread
+ * budget (results do not depend on the split).
  */
 export const PARALLEL_MACS = 2 ** 23
 export const ATTENTION = { forward: "CsAttention", backward: "CsAttentionGrad" } as const
@@ -27,7 +27,6 @@ export function installAttention(addon: KernelsAddon, threads: BlasThreads): str
     const z = backend.makeOutput([Tq, N, dh], "float32")
     const P = backend.makeOutput([N, Tq, Tk], "float32")
     const o = (t: tf.TensorInfo) => offsetOf(backend, t)
-    threads.forWork(0)
     const G = N / k.shape[1]
     const split = 2 * N * Tq * Tk * dh >= PARALLEL_MACS ? threads.max : 1
     addon.attention(backend.wasm.HEAPF32, o(q), o(k), o(v), o(mask), mask.shape[1], o(z), o(P), Tq, Tk, N, dh, attrs.scale as number, G, attrs.softcap as number, split)
@@ -41,7 +40,6 @@ export function installAttention(addon: KernelsAddon, threads: BlasThreads): str
     const dk = backend.makeOutput(k.shape.slice(), "float32")
     const dv = backend.makeOutput(v.shape.slice(), "float32")
     const o = (t: tf.TensorInfo) => offsetOf(backend, t)
-    threads.forWork(0)
     const split = 4 * N * Tq * Tk * dh >= PARALLEL_MACS ? threads.max : 1
     addon.attentionGrad(backend.wasm.HEAPF32, o(dz), o(q), o(k), o(v), o(P), o(dq), o(dk), o(dv), Tq, Tk, N, dh, attrs.scale as number, N / k.shape[1], split)
     return [dq, dk, dv]
