@@ -60,6 +60,7 @@ export interface Architecture {
   finalWeights(): WeightSpec[]
   embed(w: Weights, ids: tf.Tensor, ctx: ForwardContext): tf.Tensor
   block(l: number, w: Weights, h: tf.Tensor, ctx: ForwardContext): tf.Tensor
+  /** Final norm (hook ln_final) and LM head, h [rows, d] -> logits [rows, V]; row by row, so the caller may reorder the rows when no ln_final hook is set. */
   final(w: Weights, h: tf.Tensor, ctx: ForwardContext): tf.Tensor
 }
 

@@ -186,9 +186,16 @@ export class CausalLM {
         if (sel && hooks.wants("ln_final")) throw new ForwardError({ field: "logits", reason: "capture of ln_final needs logits: \"all\"" })
         const fin = h
         logits = stage(this.arch.finalWeights(), (w) => {
-          const x = sel ? tf.reshape(tf.gather(tf.reshape(fin, [T, B, dims.dModel]), sel, 0), [sel.length * B, dims.dModel]) : fin
-          const lg = this.arch.final(w, x, ctx) // [P*B, V]
-          return tf.transpose(tf.reshape(lg, [sel ? sel.length : T, B, dims.vocab]), [1, 0, 2]) // [B, P, V]
+          const x = sel ? tf.reshape(tf.gather(tf.reshape(fin, [T, B, dims.dModel]), sel, 0), [sel.length * B, dims.dModel]) : fin // [P*B, d]
+          const P = sel ? sel.length : T
+          if (B > 1 && !hooks.wants("ln_final")) {
+            // final() is row-wise: reorder its input to batch-major [B*P, d] (P*B*d floats) instead of its
+            // logits (P*B*V floats: 65 MB for a 4 x 128-token Llama-3 batch)
+            const xb = tf.reshape(tf.transpose(tf.reshape(x, [P, B, dims.dModel]), [1, 0, 2]), [B * P, dims.dModel]) // [B*P, d]
+            return tf.reshape(this.arch.final(w, xb, ctx), [B, P, dims.vocab]) // [B, P, V]
+          }
+          const lg = this.arch.final(w, x, ctx) // [P*B, V]; the ln_final hook sees position-major rows
+          return tf.transpose(tf.reshape(lg, [P, B, dims.vocab]), [1, 0, 2]) // [B, P, V]
         })
         if (want === "none") {
           logits.dispose()
