@@ -37,8 +37,14 @@ interface Sample {
   readonly rss: number
 }
 
+// the environment as the user started the benchmark: loading the native kernels in this process (when
+// the Llama checkpoint is made) sets OPENBLAS_THREAD_TIMEOUT, which PyTorch's OpenBLAS must not inherit
+// (measured: no difference for PyTorch at 1 thread; at 2 threads it helps, 239 -> 292 tok/s, still far
+// below 1 thread)
+const startEnv: NodeJS.ProcessEnv = { ...process.env }
+
 function runJson(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
-  const out = execFileSync(cmd, args, { cwd: root, env: { ...process.env, CONCEPTSCOPE_QUIET: "1", ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+  const out = execFileSync(cmd, args, { cwd: root, env: { ...startEnv, CONCEPTSCOPE_QUIET: "1", ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
   const line = out.trim().split("\n").pop() ?? ""
   return JSON.parse(line) as Record<string, unknown>
 }
