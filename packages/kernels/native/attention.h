@@ -66,7 +66,7 @@ static int nonzero_end(const float* P, int rows, int Tk) {
   return end;
 }
 
-// Row reductions in LANES independent accumulators, so that the loops vectorise (one accumulator is a
+// Softmax reduces in LANES independent accumulators, so that its loops vectorise (one accumulator is a
 // serial chain of dependent adds, and keeps the exp loop scalar too).
 const int LANES = 8;
 
@@ -101,18 +101,6 @@ static inline void softmax_row(float* row, const float* mask, int n) {
   for (int l = 0; l < LANES; l++) sum += ls[l];
   const float inv = 1.0f / sum;
   for (j = 0; j < n; j++) row[j] *= inv;
-}
-
-// sum_j a[j] b[j] over n entries.
-static inline float lane_dot(const float* a, const float* b, int n) {
-  float acc[LANES] = {0};
-  int j = 0;
-  for (; j + LANES <= n; j += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += a[j + l] * b[j + l];
-  for (; j < n; j++) acc[0] += a[j] * b[j];
-  float s = 0.0f;
-  for (int l = 0; l < LANES; l++) s += acc[l];
-  return s;
 }
 
 // The 16 arguments of both functions (more than Args holds); throws and returns false when short.
@@ -238,7 +226,7 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
       for (int i = 0; i < rows; i++) {
         float* g = g0 + (size_t)i * Tk;
         const float* pr = Pb + (size_t)i * Tk;
-        const float dot = lane_dot(g, pr, ke);
+        const float dot = (float)lane_sum(ke, [&](size_t j) { return g[j] * pr[j]; });
         for (int j = 0; j < ke; j++) g[j] = pr[j] * (g[j] - dot) * scale;
       }
       small_mm(rows, dh, ke, 1.0f, g0, Tk, 1, kp.data(), dh, false, dqb, ld);

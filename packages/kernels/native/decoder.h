@@ -1,5 +1,5 @@
 // Forward-only kernels of the Hugging Face decoders' blocks, included by kernels.cc (uses its argument
-// helpers, fast_expf and the GELU constants of elementwise.h):
+// helpers, exp_blocks, lane_sum and gelu_exp_arg of elementwise.h):
 //   rope(heap, xOff, cosOff, sinOff, outOff, rows, heads, dim)
 //        x [rows, heads, dim], cos and sin [rows, dim] (shared by the heads) -> x cos + rotate_half(x) sin,
 //        rotate_half(x) = cat(-x2, x1)
@@ -60,13 +60,12 @@ napi_value GatedAct(napi_env env, napi_callback_info info) {
   const float* u = heap + (size_t)num(env, a.v[2]);
   float* out = heap + (size_t)num(env, a.v[3]);
   const size_t n = (size_t)num(env, a.v[4]);
-  const float c = (float)GELU_C, k = (float)GELU_A;
   const auto product = [&](size_t i0, size_t m, const float* e) {
     for (size_t i = 0; i < m; i++) out[i0 + i] = g[i0 + i] / (1.0f + e[i]) * u[i0 + i];
   };
   if ((int)num(env, a.v[5]) == 0)
     exp_blocks(n, [&](size_t i) { return -g[i]; }, product);  // g sigmoid(g)
   else  // 0.5 g (1 + tanh t) = g sigmoid(2t)
-    exp_blocks(n, [&](size_t i) { return -2.0f * c * (g[i] + k * g[i] * g[i] * g[i]); }, product);
+    exp_blocks(n, [&](size_t i) { return gelu_exp_arg(g[i]); }, product);
   return nullptr;
 }

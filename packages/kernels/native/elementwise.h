@@ -112,6 +112,9 @@ napi_value Unary(napi_env env, napi_callback_info info) {
 const double GELU_C = 0.7978845608028654;  // sqrt(2 / pi)
 const double GELU_A = 0.044715;
 
+// The tanh GELU is x sigmoid(2u), u = c (x + a x^3): the exp argument -2u (also the GeGLU gate's).
+static inline float gelu_exp_arg(float v) { return -2.0f * (float)GELU_C * (v + (float)GELU_A * v * v * v); }
+
 napi_value Gelu(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, a, 4)) return nullptr;
@@ -119,9 +122,8 @@ napi_value Gelu(napi_env env, napi_callback_info info) {
   const float* x = heap + (size_t)num(env, a.v[1]);
   float* out = heap + (size_t)num(env, a.v[2]);
   const size_t n = (size_t)num(env, a.v[3]);
-  const float c = (float)GELU_C, k = (float)GELU_A;
   // 0.5 x (1 + tanh u) = x sigmoid(2u)
-  exp_blocks(n, [&](size_t i) { return -2.0f * c * (x[i] + k * x[i] * x[i] * x[i]); }, [&](size_t i0, size_t m, const float* e) {
+  exp_blocks(n, [&](size_t i) { return gelu_exp_arg(x[i]); }, [&](size_t i0, size_t m, const float* e) {
     for (size_t i = 0; i < m; i++) out[i0 + i] = x[i0 + i] / (1.0f + e[i]);
   });
   return nullptr;
@@ -137,7 +139,7 @@ napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const size_t n = (size_t)num(env, a.v[4]);
   const float c = (float)GELU_C, k = (float)GELU_A;
   // with s = sigmoid(2u) = 0.5 (1 + tanh u): d/dx x s = s + 2 x s (1 - s) c (1 + 3 a x^2)
-  exp_blocks(n, [&](size_t i) { return -2.0f * c * (x[i] + k * x[i] * x[i] * x[i]); }, [&](size_t i0, size_t m, const float* e) {
+  exp_blocks(n, [&](size_t i) { return gelu_exp_arg(x[i]); }, [&](size_t i0, size_t m, const float* e) {
     for (size_t i = 0; i < m; i++) {
       const float v = x[i0 + i];
       const float sg = 1.0f / (1.0f + e[i]);

@@ -118,7 +118,7 @@ export function installMatMul(addon: KernelsAddon, threads: BlasThreads): string
       const bStrides = bias ? biasStrides([...p.batch, p.M, p.N], bias) : null
       if (bias && !bStrides) return orig(args)
       // a bias along the output's last axis only ([N], [1, N], ...): C starts from it, no second pass
-      const rowBias = bias && bStrides && bStrides[bStrides.length - 1] === 1 && bStrides.slice(0, -1).every((st) => st === 0) && sizeOf(bias.shape) === p.N
+      const rowBias = bias && bStrides && sizeOf(bias.shape) === p.N && bias.shape[bias.shape.length - 1] === p.N
       const out = run(addon, threads, args.backend, p, a, b, ta, tb, rowBias ? bias : undefined)
       if (bias && bStrides && !rowBias) {
         // heap view after the allocation in run()
