@@ -60,6 +60,11 @@ describe("CLI", () => {
       })
     })
     expect(storeListing(resumed).filter((k) => k.startsWith("training-run"))).toEqual([])
+    // what a kill during a save leaves behind: a later state directory half written, a curve line cut short
+    const work = path.join(resumed, ".resume", fs.readdirSync(path.join(resumed, ".resume"))[0])
+    fs.mkdirSync(path.join(work, "state", "step-99999999"), { recursive: true })
+    fs.writeFileSync(path.join(work, "state", "step-99999999", "weights.safetensors"), "cut short")
+    fs.appendFileSync(path.join(work, "curves.jsonl"), '{"step": 99')
     const r = cli([...base, "--store", resumed], { CONCEPTSCOPE_QUIET: "0" })
     expect(r.status).toBe(0)
     expect(r.stderr).toMatch(/resuming from step/)

@@ -16,7 +16,8 @@ import { readDataset } from "./dataset"
  * on the held-out set: per basis and per example index, normalised so that predicting 0 scores 1.
  *
  * Resumable: work in progress lives in `<store>/.resume/training-run-<key>/` (checkpoints, curve rows,
- * weights + Adam state saved every `resumeEvery` steps and at each checkpoint). A rerun after an
+ * weights + Adam state saved about 40 times and at each checkpoint, each save in a `state/step-N/`
+ * directory that `state/step.json` points to only once it is complete). A rerun after an
  * interruption continues from the last saved state and produces the same bytes as an uninterrupted run.
  */
 export const TrainParams = Schema.Struct({
@@ -48,6 +49,7 @@ export const trainStage = defineStage({
       fs.mkdirSync(stateDir, { recursive: true })
       const curvesFile = path.join(work, "curves.jsonl")
       const progressFile = path.join(stateDir, "step.json")
+      const slot = (step: number) => path.join(stateDir, `step-${String(step).padStart(8, "0")}`)
       const resumeStep = fs.existsSync(progressFile) ? (JSON.parse(fs.readFileSync(progressFile, "utf8")) as { step: number }).step : null
       const { task, model, train, seed } = params
       const modelConfig = { ...model, xDim: task.dim, maxExamples: task.nExamples, seed }
@@ -57,9 +59,15 @@ export const trainStage = defineStage({
       const allSteps = [...new Set([...evalSteps, ...stateSteps])].sort((a, b) => a - b)
       if (resumeStep !== null) process.stderr.write(`[train] resuming from step ${resumeStep} (${work})\n`)
       // Curve rows already written for steps at or before the resume point are kept; later ones dropped.
-      const kept = fs.existsSync(curvesFile)
-        ? fs.readFileSync(curvesFile, "utf8").split("\n").filter((l) => l && (JSON.parse(l) as { step: number }).step <= (resumeStep ?? -1))
-        : []
+      // A line that does not parse is the tail of an append the interruption cut short (after the last saved state).
+      const stepOf = (l: string): number => {
+        try {
+          return (JSON.parse(l) as { step: number }).step
+        } catch {
+          return Infinity
+        }
+      }
+      const kept = fs.existsSync(curvesFile) ? fs.readFileSync(curvesFile, "utf8").split("\n").filter((l) => l && stepOf(l) <= (resumeStep ?? -1)) : []
       fs.writeFileSync(curvesFile, kept.map((l) => l + "\n").join(""))
       const result = yield* stagePromise("train", () =>
         trainRegression({
@@ -77,7 +85,7 @@ export const trainStage = defineStage({
             return { xs: b.xs, ys: b.ys }
           },
           resumeFrom:
-            resumeStep === null ? undefined : { step: resumeStep, weightsPath: path.join(stateDir, "weights.safetensors"), optimizerPath: path.join(stateDir, "optimizer.safetensors") },
+            resumeStep === null ? undefined : { step: resumeStep, weightsPath: path.join(slot(resumeStep), "weights.safetensors"), optimizerPath: path.join(slot(resumeStep), "optimizer.safetensors") },
           onCheckpoint: async (step, m, trainer) => {
             if (evalSteps.has(step)) {
               const r = evaluateRegression(m, { xs: evalSet.xs, ys: evalSet.ys, basis: evalSet.basis, nBases: task.nBases })
@@ -85,9 +93,13 @@ export const trainStage = defineStage({
               await m.save(path.join(ckDir, `step-${String(step).padStart(8, "0")}.safetensors`), { step: String(step) })
               fs.appendFileSync(curvesFile, JSON.stringify({ step, rows }) + "\n")
             }
-            await trainer.saveState(path.join(stateDir, "weights.safetensors"), path.join(stateDir, "optimizer.safetensors"))
+            // each save goes to a directory of its own; step.json moves to it only once it is complete, so an
+            // interruption during a save leaves the previous state intact
+            fs.mkdirSync(slot(step), { recursive: true })
+            await trainer.saveState(path.join(slot(step), "weights.safetensors"), path.join(slot(step), "optimizer.safetensors"))
             fs.writeFileSync(progressFile + ".tmp", JSON.stringify({ step }))
             fs.renameSync(progressFile + ".tmp", progressFile)
+            for (const d of fs.readdirSync(stateDir)) if (d.startsWith("step-") && d !== path.basename(slot(step))) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true })
           }
         })
       )
