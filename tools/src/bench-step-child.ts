@@ -3,9 +3,9 @@
  *   tsx tools/src/bench-step-child.ts --model gpt|quick --steps N --warmup W
  * prints one JSON line {model, ms_per_step, peak_rss_mb, backend, kernels}.
  */
-import { benchTrainStep } from "@conceptscope/finetuners"
 import { initBackend } from "@conceptscope/model-runners"
-import { benchGptStep } from "./gpt-bench-model"
+import { benchTrainStep } from "./bench/train-step.js"
+import { benchGptStep } from "./gpt-bench-model.js"
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`)

@@ -13,7 +13,7 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import { makeTinyCheckpoint } from "./tiny-checkpoints"
+import { makeTinyCheckpoint } from "./tiny-checkpoints/index.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"

@@ -6,20 +6,29 @@
  * - activation store write / read MB/s of float32 vectors; baseline: raw fs write / read of the same bytes.
  * - extraction memory: live tensors, wasm heap and peak RSS after 1 and after 40 capture batches of the
  *   paper model (every hook_resid_post at two positions, as the extract stage runs it); a leak shows as growth.
- * Not a test: numbers depend on the machine. `--quick` shortens every measurement.
+ * - CLI start-up (`--help`), `validate` rejecting a config, and a fully cached quick sweep, each as wall
+ *   time and as a ratio to `node -e 0` in the same run (tools/src/bench/cli.ts; the quick store is filled
+ *   first when it is not complete).
+ * Not a test: numbers depend on the machine. `--quick` shortens every measurement; `--only=memory,train,td,store,cli`
+ * runs some sections.
  */
-import { benchActivationStore } from "@conceptscope/activation-store"
-import { benchTrainStep } from "@conceptscope/finetuners"
 import { initBackend, RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
 import * as tf from "@tensorflow/tfjs"
-import { loadConfig } from "@conceptscope/pipeline"
-import { benchTD } from "@conceptscope/probes"
+import { loadConfig, type SyntheticConfig } from "@conceptscope/pipeline"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { benchActivationStore } from "./bench/activation-store.js"
+import { benchTD } from "./bench/td.js"
+import { benchCli } from "./bench/cli.js"
+import { benchTrainStep } from "./bench/train-step.js"
 
 const short = process.argv.includes("--quick")
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")
+const want = (section: string) => !only || only.includes(section)
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const rows: string[][] = []
 const row = (...cells: (string | number)[]) => {
   rows.push(cells.map(String))
@@ -27,7 +36,7 @@ const row = (...cells: (string | number)[]) => {
 }
 
 async function modelOf(name: string) {
-  const { config } = await Effect.runPromise(loadConfig(name))
+  const config = (await Effect.runPromise(loadConfig(name))).config as SyntheticConfig
   const m = config.model
   return {
     batch: config.train.batchSize,
@@ -53,24 +62,36 @@ const main = async () => {
   row("backend", info.name, info.reason)
   const quick = await modelOf("quick")
   const paper = await modelOf("paper")
-  // first, while the wasm heap holds nothing else (it never shrinks)
-  const ex = extractionMemory(paper.model, short ? 8 : 40)
-  row("extraction memory, after 1 batch", `${ex.first.tensors} tensors`, `wasm heap ${ex.first.heapMb.toFixed(0)} MB`, `peak RSS ${ex.first.rssMb.toFixed(0)} MB`)
-  row(`extraction memory, after ${ex.batches} batches`, `${ex.last.tensors} tensors`, `wasm heap ${ex.last.heapMb.toFixed(0)} MB`, `peak RSS ${ex.last.rssMb.toFixed(0)} MB (${(ex.last.rssMb / ex.first.rssMb).toFixed(2)}x after 1)`)
-  const q = await benchTrainStep(quick.model, quick.batch, short ? 3 : 20)
-  row("train step, quick model", `${q.msPerStep.toFixed(1)} ms`, `batch ${quick.batch}`, "1.00x (baseline)")
-  const p = await benchTrainStep(paper.model, paper.batch, short ? 1 : 3)
-  row("train step, paper model", `${p.msPerStep.toFixed(1)} ms`, `batch ${paper.batch}`, `${(p.msPerStep / q.msPerStep).toFixed(1)}x quick`)
-  const steps = 80_000
-  row("  paper: 80K steps would take", `${((p.msPerStep * steps) / 3.6e6).toFixed(1)} h on this backend`)
-  const tdMs = benchTD(700, 4096)
-  row("TD 700 x 4096 (LOO 10-NN)", `${tdMs.toFixed(0)} ms`, "target < 500 ms", `${(tdMs / 500).toFixed(2)}x target`)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cs-bench-"))
-  const store = await benchActivationStore({ rows: 700, dModel: 4096, dir, layers: short ? 2 : 8 })
-  const raw = rawIo(700 * 4096 * 4 * (short ? 2 : 8), dir)
-  row("activation store write", `${store.writeMBs.toFixed(0)} MB/s`, "target >= 300", `${(store.writeMBs / raw.writeMBs).toFixed(2)}x raw fs write (${raw.writeMBs.toFixed(0)} MB/s)`)
-  row("activation store read", `${store.readMBs.toFixed(0)} MB/s`, "target >= 500", `${(store.readMBs / raw.readMBs).toFixed(2)}x raw fs read (${raw.readMBs.toFixed(0)} MB/s)`)
-  fs.rmSync(dir, { recursive: true, force: true })
+  if (want("memory")) {
+    // first, while the wasm heap holds nothing else (it never shrinks)
+    const ex = extractionMemory(paper.model, short ? 8 : 40)
+    row("extraction memory, after 1 batch", `${ex.first.tensors} tensors`, `wasm heap ${ex.first.heapMb.toFixed(0)} MB`, `peak RSS ${ex.first.rssMb.toFixed(0)} MB`)
+    row(`extraction memory, after ${ex.batches} batches`, `${ex.last.tensors} tensors`, `wasm heap ${ex.last.heapMb.toFixed(0)} MB`, `peak RSS ${ex.last.rssMb.toFixed(0)} MB (${(ex.last.rssMb / ex.first.rssMb).toFixed(2)}x after 1)`)
+  }
+  if (want("train")) {
+    const q = await benchTrainStep(quick.model, quick.batch, short ? 3 : 20)
+    row("train step, quick model", `${q.msPerStep.toFixed(1)} ms`, `batch ${quick.batch}`, "1.00x (baseline)")
+    const p = await benchTrainStep(paper.model, paper.batch, short ? 1 : 3)
+    row("train step, paper model", `${p.msPerStep.toFixed(1)} ms`, `batch ${paper.batch}`, `${(p.msPerStep / q.msPerStep).toFixed(1)}x quick`)
+    const steps = 80_000
+    row("  paper: 80K steps would take", `${((p.msPerStep * steps) / 3.6e6).toFixed(1)} h on this backend`)
+  }
+  if (want("td")) {
+    const tdMs = benchTD(700, 4096)
+    row("TD 700 x 4096 (LOO 10-NN)", `${tdMs.toFixed(0)} ms`, "target < 500 ms", `${(tdMs / 500).toFixed(2)}x target`)
+  }
+  if (want("store")) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cs-bench-"))
+    const store = await benchActivationStore({ rows: 700, dModel: 4096, dir, layers: short ? 2 : 8 })
+    const raw = rawIo(700 * 4096 * 4 * (short ? 2 : 8), dir)
+    row("activation store write", `${store.writeMBs.toFixed(0)} MB/s`, "target >= 300", `${(store.writeMBs / raw.writeMBs).toFixed(2)}x raw fs write (${raw.writeMBs.toFixed(0)} MB/s)`)
+    row("activation store read", `${store.readMBs.toFixed(0)} MB/s`, "target >= 500", `${(store.readMBs / raw.readMBs).toFixed(2)}x raw fs read (${raw.readMBs.toFixed(0)} MB/s)`)
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+  if (want("cli")) {
+    const targets: Record<string, string> = { "conceptscope --help": "target < 1 s", "conceptscope sweep --config quick (every stage cached)": "target < 5 s" }
+    for (const r of benchCli(ROOT, short ? 3 : 5)) row(r.name, `${r.seconds.toFixed(2)} s`, targets[r.name] ?? "", r.ratio === 1 ? "1.00x (baseline)" : `${r.ratio.toFixed(1)}x node -e 0`)
+  }
   console.log("\n| measurement | value | note | ratio |\n|---|---|---|---|")
   for (const r of rows) console.log(`| ${r.join(" | ")} |`)
 }

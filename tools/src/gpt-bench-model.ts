@@ -1,6 +1,6 @@
 /**
  * The GPT side of the PyTorch comparison benchmark: a GPT-2 style decoder written with the project's
- * own layers (linear, layerNorm, gelu, channelMatmul, matmul from @conceptscope/model-runners) and timed
+ * own layers (linear, layerNorm, gelu, selfAttention, matmul from @conceptscope/model-runners) and timed
  * for one training step (forward + backward + Adam). tools/torch/bench_step.py --model gpt is the same
  * model in PyTorch; both must report the same parameter count.
  *

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeTinyCheckpoint } from "./tiny-checkpoints"
+import { makeTinyCheckpoint } from "./tiny-checkpoints/index.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const out = path.join(root, "packages/model-runners/test/fixtures/hf")

@@ -3,13 +3,13 @@
  * (llm: a forward pass of 4 x 128 tokens of the checkpoint in DIR, default the bench's ~100M Llama), per
  * wasm kernel, on the active backend (set CONCEPTSCOPE_NATIVE=0 for the stock kernels). Not a test.
  */
-import { benchTrainStep } from "@conceptscope/finetuners"
 import { profileKernels } from "@conceptscope/kernels"
 import { CausalLM, initBackend } from "@conceptscope/model-runners"
 import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { benchGptStep } from "./gpt-bench-model"
+import { benchTrainStep } from "./bench/train-step.js"
+import { benchGptStep } from "./gpt-bench-model.js"
 
 const which = process.argv.includes("gpt") ? "gpt" : process.argv.includes("llm") ? "llm" : "quick"
 const flag = (name: string) => {

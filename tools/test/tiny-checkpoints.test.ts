@@ -1,22 +1,12 @@
+import { decode, f16BitsToF32, f32ToBf16Bits } from "@conceptscope/safetensors"
 import { Tokenizer } from "@huggingface/tokenizers"
 import { execFileSync, spawnSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import {
-  ARCHS,
-  type Arch,
-  buildConfig,
-  decode,
-  f16BitsToF32,
-  f32ToBf16Bits,
-  f32ToF16Bits,
-  makeTinyCheckpoint,
-  parameterCount,
-  tensorSpecs
-} from "../src/tiny-checkpoints/index"
-import { fillNormal } from "../src/tiny-checkpoints/prng"
+import { ARCHS, type Arch, buildConfig, makeTinyCheckpoint, parameterCount, tensorSpecs } from "../src/tiny-checkpoints/index.js"
+import { fillNormal } from "../src/tiny-checkpoints/prng.js"
 
 const root = mkdtempSync(join(tmpdir(), "tiny-ckpt-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -168,6 +158,24 @@ describe("determinism, sharding, dtypes", () => {
     }
   })
 
+  it("reproduces committed parity fixtures byte for byte (f32, f16, bf16 sharded)", async () => {
+    // same options as tools/src/hf-parity-fixtures.ts; the fixtures were written by this tool
+    const fixtures = join(process.cwd(), "packages", "model-runners", "test", "fixtures", "hf")
+    const cases = [
+      { name: "gpt2", arch: "gpt2", seed: 7 },
+      { name: "qwen2-qkv-bias-f16", arch: "qwen2", dtype: "f16", seed: 4 },
+      { name: "llama3-rope-scaling-bf16-sharded", arch: "llama3", dtype: "bf16", shards: 2, seed: 2 }
+    ] as const
+    for (const c of cases) {
+      const ck = await makeTinyCheckpoint({ ...c, out: freshDir(c.name) })
+      expect(ck.files.length).toBe(c.name.endsWith("sharded") ? 7 : 5)
+      for (const f of ck.files) {
+        const name = f.slice(ck.dir.length + 1)
+        expect(Buffer.compare(readFileSync(f), readFileSync(join(fixtures, c.name, name))), `${c.name}/${name}`).toBe(0)
+      }
+    }
+  })
+
   it("sharding: index covers every tensor, values independent of the layout", async () => {
     const one = await makeTinyCheckpoint({ arch: "llama", out: freshDir("one"), seed: 5 })
     const dir = freshDir("sharded")
@@ -198,12 +206,7 @@ describe("determinism, sharding, dtypes", () => {
   })
 
   it("bf16 is round-to-nearest-even of the f32 values; f16 within half precision", async () => {
-    expect(f32ToBf16Bits(1)).toBe(0x3f80)
-    expect(f32ToBf16Bits(1 + 2 ** -8)).toBe(0x3f80) // tie -> even
-    expect(f32ToBf16Bits(1 + 3 * 2 ** -8)).toBe(0x3f82) // tie -> even (up)
-    expect(f32ToBf16Bits(1 + 2 ** -8 + 2 ** -20)).toBe(0x3f81) // above the tie
-    expect(f32ToBf16Bits(-2)).toBe(0xc000)
-    expect([1, 65504, 65520, 2 ** -24, 2 ** -25, 1.5 * 2 ** -25, -0.5].map(f32ToF16Bits)).toEqual([0x3c00, 0x7bff, 0x7c00, 0x0001, 0x0000, 0x0001, 0xb800])
+    // the bit conversions themselves are tested in packages/safetensors/test/dtypes.test.ts
     const f = await makeTinyCheckpoint({ arch: "qwen2", out: freshDir("f32"), seed: 11 })
     const b = await makeTinyCheckpoint({ arch: "qwen2", out: freshDir("bf16"), seed: 11, dtype: "bf16" })
     const h = await makeTinyCheckpoint({ arch: "qwen2", out: freshDir("f16"), seed: 11, dtype: "f16" })
@@ -216,7 +219,7 @@ describe("determinism, sharding, dtypes", () => {
     for (const name of Object.keys(F.tensors)) {
       expect(B.tensors[name].dtype).toBe("BF16")
       expect(H.tensors[name].dtype).toBe("F16")
-      const ref = decode(F.bytes(name), "f32")
+      const ref = decode(F.bytes(name), "F32")
       const bb = B.bytes(name), hb = H.bytes(name)
       for (let i = 0; i < ref.length; i++) {
         const bits = bb.readUInt16LE(2 * i)
@@ -235,7 +238,7 @@ describe("regimes, presets, overrides, CLI", () => {
   const weights = async (arch: Arch) => {
     const ck = await makeTinyCheckpoint({ arch, out: freshDir(arch), seed: 0 })
     const st = parseSafetensors(join(ck.dir, "model.safetensors"))
-    return { c: ck.config as Record<string, any>, w: (name: string) => decode(st.bytes(name), "f32") }
+    return { c: ck.config as Record<string, any>, w: (name: string) => decode(st.bytes(name), "F32") }
   }
   const gauss = (n: number, label: string) => fillNormal(new Float32Array(n), 123, label, 0, 1) // rms-1 stand-ins for normed states
   const matvec = (W: Float32Array, rows: number, x: Float32Array, row0 = 0, nrows = rows) => {
@@ -282,11 +285,12 @@ describe("regimes, presets, overrides, CLI", () => {
     const tsx = join(process.cwd(), "node_modules", ".bin", "tsx")
     const main = join(process.cwd(), "tools", "src", "tiny-checkpoints", "main.ts")
     const out = freshDir("cli")
-    const stdout = execFileSync(tsx, [main, "--arch", "olmo", "--out", out, "--dtype", "f16", "--shards", "2", "--seed", "1"], { encoding: "utf8" })
+    const src = "--conditions=@conceptscope/source" // workspace packages from their sources, built or not
+    const stdout = execFileSync(tsx, [src, main, "--arch", "olmo", "--out", out, "--dtype", "f16", "--shards", "2", "--seed", "1"], { encoding: "utf8" })
     const lines = stdout.trim().split("\n")
     expect(lines.length).toBe(readdirSync(out).length)
     expect(lines.length).toBe(7)
-    const bad = spawnSync(tsx, [main, "--arch", "bert", "--out", out], { encoding: "utf8" })
+    const bad = spawnSync(tsx, [src, main, "--arch", "bert", "--out", out], { encoding: "utf8" })
     expect(bad.status).toBe(1)
     expect(bad.stdout).toBe("")
     expect(bad.stderr.trim().split("\n")).toHaveLength(1)

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Launcher: load the TypeScript CLI in this process through tsx's loader, so `npx conceptscope ...`
-// works without a build step and signals reach the process doing the work.
-import { register } from "tsx/esm/api"
+// The CLI, bundled by apps/pipeline/build.mjs (run at install and by `npm run build`).
+import { existsSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
-register()
-await import(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "..", "src", "main.ts")).href)
+const main = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "main.js")
+if (!existsSync(main)) {
+  process.stderr.write(`error: ${main} is not built; run \`npm run build\` at the repository root\n`)
+  process.exit(1)
+}
+await import(pathToFileURL(main).href)

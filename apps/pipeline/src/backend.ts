@@ -1,11 +1,33 @@
-import { initBackend, type BackendInfo, type BackendPref } from "@conceptscope/model-runners"
-import { Context, Effect, Layer } from "effect"
+import { type BackendInfo, type BackendPref, initBackend } from "@conceptscope/model-runners"
+import { Context, Data, Effect, Layer } from "effect"
+
+/** The tensor backend could not be started. */
+export class BackendStartError extends Data.TaggedError("BackendStartError")<{ readonly preference: string; readonly reason: string }> {
+  override get message() {
+    return `backend ${this.preference}: ${this.reason}`
+  }
+}
 
 /**
- * The tensor backend as a service: initialised once per process (tfjs-node-gpu > tfjs-node > wasm >
- * cpu, or as overridden), logged once, and recorded in every report.
+ * The tensor backend as a service: started on first use, once per process (tfjs-node-gpu > tfjs-node >
+ * wasm > cpu, or as overridden), and recorded by every stage that computes with it. A sweep whose
+ * stages are all cached never starts it.
  */
-export class TensorBackend extends Context.Tag("@conceptscope/TensorBackend")<TensorBackend, BackendInfo>() {}
+export class TensorBackend extends Context.Tag("@conceptscope/TensorBackend")<TensorBackend, { readonly start: Effect.Effect<BackendInfo, BackendStartError> }>() {}
 
 export const TensorBackendLive = (pref: BackendPref = "auto") =>
-  Layer.effect(TensorBackend, Effect.promise(() => initBackend(pref)))
+  Layer.effect(
+    TensorBackend,
+    Effect.map(
+      Effect.cached(
+        Effect.tryPromise({
+          try: () => initBackend(pref),
+          catch: (e) => new BackendStartError({ preference: pref, reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
+        })
+      ),
+      (start) => ({ start })
+    )
+  )
+
+/** Start (or reuse) the tensor backend. */
+export const useTensorBackend = Effect.flatMap(TensorBackend, (b) => b.start)

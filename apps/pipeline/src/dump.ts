@@ -1,4 +1,5 @@
-import { CausalLM, initBackend, loadTokenizer, saveSafetensors, type BackendPref, type TensorData } from "@conceptscope/model-runners"
+import { CausalLM, initBackend, loadTokenizer, type BackendPref } from "@conceptscope/model-runners"
+import { saveSafetensors, type TensorData } from "@conceptscope/safetensors"
 import { ParamsError } from "@conceptscope/artifacts"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"

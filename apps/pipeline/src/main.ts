@@ -1,29 +1,23 @@
-#!/usr/bin/env tsx
-import { ArtifactStoreLive } from "@conceptscope/artifacts"
+import { ArtifactStoreLive, ParamsError } from "@conceptscope/artifacts"
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
-import { InProcessExecutor } from "./executor"
-import { DEFAULT_CONFIG, loadConfig } from "./load-config"
+import { DEFAULT_CONFIG, loadConfig } from "./config/load.js"
+import { InProcessExecutor } from "./executor.js"
 
-import { STAGE_ORDER, type StageName } from "./stage-names"
+const BACKENDS = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const
 
 const configOpt = Options.text("config").pipe(
-  Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (quick, emergence, overlapping, paper)"),
+  Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (quick, emergence, emergence-fresh, overlapping, paper)"),
   Options.withDefault(process.env.CONCEPTSCOPE_CONFIG ?? DEFAULT_CONFIG)
 )
 const setOpt = Options.text("set").pipe(Options.repeated, Options.withDescription("override a config field: --set train.steps=500"))
-const storeOpt = Options.text("store").pipe(
-  Options.withDescription("artifact store (default .conceptscope/store/<config name>, or $CONCEPTSCOPE_STORE)"),
-  Options.optional
-)
-const outOpt = Options.text("out").pipe(Options.withDefault(process.env.CONCEPTSCOPE_OUT ?? ".conceptscope/reports"))
-const backendOpt = Options.choice("backend", ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]).pipe(
-  Options.withDefault((process.env.CONCEPTSCOPE_BACKEND ?? "auto") as "auto")
-)
-const untilOpt = Options.choice("until", STAGE_ORDER).pipe(Options.withDefault("report" as StageName))
-const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDefault(1))
+const storeOpt = Options.text("store").pipe(Options.withDescription("artifact store (default .conceptscope/store/<config name>, or $CONCEPTSCOPE_STORE)"), Options.optional)
+const outOpt = Options.text("out").pipe(Options.withDescription("reports go to <out>/<config name>/seed-<seed>/"), Options.withDefault(process.env.CONCEPTSCOPE_OUT ?? ".conceptscope/reports"))
+const backendOpt = Options.choice("backend", BACKENDS).pipe(Options.withDefault((process.env.CONCEPTSCOPE_BACKEND ?? "auto") as (typeof BACKENDS)[number]))
+const untilOpt = Options.text("until").pipe(Options.withDescription("stop after this stage (and the stages it needs); default: the report"), Options.optional)
+const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDescription("cells run at once in this process"), Options.withDefault(1))
 
 const sweepCmd = Command.make(
   "sweep",
@@ -31,24 +25,29 @@ const sweepCmd = Command.make(
   (o) =>
     Effect.gen(function* () {
       const t0 = performance.now()
-      const { config, file } = yield* loadConfig(o.config, o.set)
-      // Loaded on demand so that `validate` and `--help` start without tensor or figure code.
-      const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep"), import("./backend")]))
-      const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", config.name))
+      const loaded = yield* loadConfig(o.config, o.set)
+      const until = Option.getOrUndefined(o.until)
+      const names = loaded.experiment.entries.map((e) => e.name)
+      if (until !== undefined && !names.includes(until))
+        return yield* Effect.fail(new ParamsError({ file: "--until", field: until, reason: `not a stage of experiment ${loaded.experiment.name} (${names.join(", ")})` }))
+      // loaded on demand, so that `validate` and `--help` start without stage code
+      const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
+      const name = loaded.experiment.configName(loaded.config)
+      const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
       const layers = Layer.mergeAll(ArtifactStoreLive(store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
-      const outcome = yield* sweep({ config, file, until: o.until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
+      const outcome = yield* sweep({ loaded, until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
       if (outcome.reports.length) {
         yield* Console.log(`Report${outcome.reports.length > 1 ? "s" : ""} (${secs}s):`)
         for (const r of outcome.reports) yield* Console.log(`  ${r}`)
-      } else yield* Console.log(`Stages through ${o.until} done (${secs}s).`)
+      } else yield* Console.log(`Stages through ${until} done (${secs}s).`)
     })
 )
 
 const validateCmd = Command.make("validate", { config: configOpt, set: setOpt }, (o) =>
   Effect.gen(function* () {
-    const { config, file } = yield* loadConfig(o.config, o.set)
-    yield* Console.log(`${file}: ok (${config.name}, ${config.seeds.length} seed(s), ${config.train.steps} steps)`)
+    const { experiment, config, file } = yield* loadConfig(o.config, o.set)
+    yield* Console.log(`${file}: ok (experiment ${experiment.name}, ${experiment.configName(config)}, ${experiment.cells(config).length} cell(s))`)
   })
 )
 
@@ -65,7 +64,7 @@ const dumpCmd = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
-      const { runDump } = yield* Effect.promise(() => import("./dump"))
+      const { runDump } = yield* Effect.promise(() => import("./dump.js"))
       const line = yield* Effect.tryPromise({
         try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, backend: o.backend }),
         catch: (e) => e

@@ -1,9 +1,9 @@
-import { SafetensorsReader } from "@conceptscope/model-runners"
+import { SafetensorsReader } from "@conceptscope/safetensors"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { CLI, ROOT, tmp } from "./helpers"
+import { CLI, ROOT, tmp } from "./helpers.js"
 
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CONCEPTSCOPE_QUIET: "1" } })
 const fixture = path.join(ROOT, "packages/model-runners/test/fixtures/hf/gemma2-softcap-window4")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { coupling, findings, lossByStep } from "../src"
+import { coupling, findings, lossByStep } from "../src/index.js"
 
 describe("report data", () => {
   it("averages per-basis loss over k >= 1 and ignores pooled rows", () => {
@@ -31,10 +31,12 @@ describe("report data", () => {
       { step: 0, td: 0.25, perConcept: [0.25, 0.25] },
       { step: 9, td: 0.6, perConcept: [0.95, 0.25] }
     ]
-    const notes = findings([0.05, 0.4], td, 1, 2, 1.1, [])
+    const criteria = { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2 }
+    const notes = findings(criteria, [0.05, 0.4], td, 1, 2, { ratio: 1.1, layer: 0, byLayer: [] }, [])
     expect(notes[0]).toMatch(/Learned .*B1; not learned: B2 0\.40/)
     expect(notes[1]).toMatch(/from 0\.25 to 0\.60 .*per-basis TD >= 0\.9 at the end for B1\./)
     expect(notes[2]).toMatch(/only 1\.10x/)
-    expect(findings([0.01, 0.02], td, 1, 2, 3, [])[0]).toMatch(/Every basis was learned/)
+    expect(findings(criteria, [0.01, 0.02], td, 1, 2, { ratio: 3, layer: 0, byLayer: [] }, [])[0]).toMatch(/Every basis was learned/)
+    expect(findings({ ...criteria, maxFinalNmse: 0.01 }, [0.01, 0.02], td, 1, 2, null, [])[0]).toMatch(/Learned \(final normalised MSE <= 0.01\): B1; not learned: B2 0\.02/)
   })
 })

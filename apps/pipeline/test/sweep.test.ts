@@ -3,14 +3,16 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { InProcessExecutor, loadConfig, sweep, TensorBackendLive } from "../src"
-import { storeListing, tinyConfig, tmp, writeConfig } from "./helpers"
+import { InProcessExecutor, loadConfig, sweep, TensorBackendLive } from "../src/index.js"
+import { storeListing, tinyConfig, tmp, writeConfig } from "./helpers.js"
 
 const runSweep = async (file: string, store: string, out: string, sets: string[] = []) => {
-  const { config } = await Effect.runPromise(loadConfig(file, sets))
+  const loaded = await Effect.runPromise(loadConfig(file, sets))
   const layers = Layer.mergeAll(ArtifactStoreLive(store), TensorBackendLive("wasm"), InProcessExecutor(1))
-  return Effect.runPromise(sweep({ config, file, until: "report", outDir: out }).pipe(Effect.provide(layers)))
+  return Effect.runPromise(sweep({ loaded, outDir: out }).pipe(Effect.provide(layers)))
 }
+
+const STAGES = ["curves", "embed", "evalset", "evaluate", "extract", "patch", "probe", "probeset", "report", "train"]
 
 describe("sweep end to end (tiny config)", () => {
   const dir = tmp("cs-sweep-")
@@ -22,7 +24,7 @@ describe("sweep end to end (tiny config)", () => {
     const first = await runSweep(file, store, out)
     const cell = first.cells[0]
     const stages = Object.keys(cell.results).sort()
-    expect(stages).toEqual(["curves", "data", "embed", "extract", "patch", "probe", "train"])
+    expect(stages).toEqual(STAGES)
     expect(Object.values(cell.results).every((r) => !r!.cached)).toBe(true)
     const reportDir = path.join(out, "tiny", "seed-3")
     for (const f of ["report.html", "summary.json", "summary.md", "figures/loss_td.png", "figures/patching.svg"])
@@ -30,7 +32,7 @@ describe("sweep end to end (tiny config)", () => {
     const summary = JSON.parse(fs.readFileSync(path.join(reportDir, "summary.json"), "utf8"))
     expect(summary.finalNmsePerConcept).toHaveLength(2)
     expect(summary.backend).toBe("wasm")
-    expect(Object.keys(summary.artifactKeys).sort()).toEqual(stages)
+    expect(Object.keys(summary.artifactKeys).sort()).toEqual(STAGES.filter((s) => s !== "report"))
     // Checkpoints: step 0 and the last step are always kept.
     const ck = JSON.parse(fs.readFileSync(path.join(cell.results.train!.ref.dir, "checkpoints.json"), "utf8")) as { step: number }[]
     expect(ck[0].step).toBe(0)
@@ -43,7 +45,7 @@ describe("sweep end to end (tiny config)", () => {
 
   it("two seeds: seeds.json and seeds.md put both cells' headline numbers side by side", async () => {
     const res = await runSweep(file, store, out, ["seeds=[3,4]"])
-    expect(res.seedsSummary).toBe(path.join(out, "tiny", "seeds.md"))
+    expect(res.summary).toBe(path.join(out, "tiny", "seeds.md"))
     const agg = JSON.parse(fs.readFileSync(path.join(out, "tiny", "seeds.json"), "utf8"))
     expect(agg.seeds).toEqual([3, 4])
     const td = agg.metrics.find((m: { name: string }) => m.name === "TD final checkpoint")
@@ -58,13 +60,13 @@ describe("sweep end to end (tiny config)", () => {
     const again = await runSweep(file, store, out, ["patching.mode=mean-diff"])
     const r = again.cells[0].results
     const recomputed = Object.entries(r).filter(([, v]) => !v!.cached).map(([k]) => k)
-    expect(recomputed).toEqual(["patch"])
+    expect(recomputed).toEqual(["patch", "report"])
   })
 
   it("the training curves start near 1 (predicting 0) and the loss falls", async () => {
-    const { readTrainingCurves } = await import("../src")
+    const { readTrainingCurves } = await import("../src/index.js")
     const again = await runSweep(file, store, out)
-    const curves = await Effect.runPromise(readTrainingCurves(again.cells[0].results.train!.ref))
+    const curves = await Effect.runPromise(readTrainingCurves(again.cells[0].results.evaluate!.ref))
     const mean = (step: number) => {
       const xs = curves.filter((c) => c.step === step && c.k >= 1)
       return xs.reduce((a, c) => a + c.nmse, 0) / xs.length

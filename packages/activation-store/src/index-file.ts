@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Either, ParseResult, Schema } from "effect"
-import { ActivationStoreError } from "./errors"
+import { ActivationStoreError } from "./errors.js"
 
 export const INDEX_FILE = "index.json"
 

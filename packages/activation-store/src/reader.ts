@@ -4,8 +4,8 @@
  */
 import { join } from "node:path"
 import { readParquetFile } from "@conceptscope/artifacts"
-import { ActivationStoreError } from "./errors"
-import { INDEX_FILE, readIndex, type ActivationIndex, type ShardEntry } from "./index-file"
+import { ActivationStoreError } from "./errors.js"
+import { INDEX_FILE, readIndex, type ActivationIndex, type ShardEntry } from "./index-file.js"
 
 export interface ActivationFilter {
   checkpoint: number

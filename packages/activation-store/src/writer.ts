@@ -10,9 +10,9 @@ import { mkdir, readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { ParquetStreamWriter } from "@conceptscope/artifacts"
 import { residPost } from "@conceptscope/core"
-import { ActivationStoreError } from "./errors"
-import { INDEX_FILE, shardFileName, writeIndex, type ActivationIndex, type ShardEntry } from "./index-file"
-import { PendingRows, shardColumns, shardTable, type ShardKey } from "./shard-table"
+import { ActivationStoreError } from "./errors.js"
+import { INDEX_FILE, shardFileName, writeIndex, type ActivationIndex, type ShardEntry } from "./index-file.js"
+import { PendingRows, shardColumns, shardTable, type ShardKey } from "./shard-table.js"
 
 export interface ActivationBatch {
   checkpoint: number

@@ -1,5 +1,5 @@
 import { Effect, ParseResult, Schema } from "effect"
-import { ParamsError } from "./errors"
+import { ParamsError } from "./errors.js"
 
 /**
  * Decode unknown input (a parsed config file, stage parameters) with an Effect Schema. The first

@@ -1,9 +1,41 @@
-export * from "./canonical"
-export * from "./errors"
-export * from "./decode"
-export * from "./manifest"
-export * from "./store"
-export * from "./stage"
-export * from "./json-artifact"
-export * from "./parquet"
-export * from "./table-access"
+/**
+ * @conceptscope/artifacts: a content-addressed artifact store, cached pipeline stages and the
+ * Parquet codec their data files use.
+ */
+export { ParamsError, StageError, StoreError } from "./errors.js"
+export { artifactKey } from "./canonical.js"
+export { decodeParams } from "./decode.js"
+export type { ArtifactRef, Manifest } from "./manifest.js"
+export { ArtifactStore, ArtifactStoreLive, type ArtifactStoreService } from "./store.js"
+export {
+  defineStage,
+  NoMeta,
+  runStage,
+  stageKey,
+  type AnyStage,
+  type Stage,
+  type StageContext,
+  type StageOutput,
+  type StageResult
+} from "./stage.js"
+export { readJson, writeJson } from "./json-artifact.js"
+export {
+  ParquetError,
+  ParquetStreamWriter,
+  encodeParquet,
+  readParquet,
+  readParquetFile,
+  readParquetSchema,
+  readParquetSchemaInfo,
+  writeParquet,
+  writeParquetFile,
+  type Column,
+  type ColumnInfo,
+  type ColumnType,
+  type ParquetReadOptions,
+  type ParquetSchemaInfo,
+  type ParquetStreamOptions,
+  type ParquetWriteOptions,
+  type Table
+} from "./parquet/index.js"
+export { getColumn, recordsFromTable, tableFromRecords, type RecordSpec } from "./table-access.js"

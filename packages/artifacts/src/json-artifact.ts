@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { StoreError } from "./errors"
+import { StoreError } from "./errors.js"
 
 /**
  * Small structured side files inside an artifact (e.g. a checkpoint list, an evaluation summary),

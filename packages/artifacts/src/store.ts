@@ -2,8 +2,8 @@ import { Context, Effect, Exit, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
-import { StoreError } from "./errors"
-import { type ArtifactRef, type Manifest, ManifestSchema } from "./manifest"
+import { StoreError } from "./errors.js"
+import { type ArtifactRef, type Manifest, ManifestSchema } from "./manifest.js"
 
 /**
  * The content-addressed artifact store: `<root>/<kind>/<key>/{manifest.json, data files}`.
@@ -11,10 +11,15 @@ import { type ArtifactRef, type Manifest, ManifestSchema } from "./manifest"
  * complete, so a crash never leaves a half artifact that looks complete; a directory without a
  * readable manifest is never treated as an artifact. If another writer committed the same key
  * first (a retried job), ours is discarded: both hold the same bytes by construction.
+ *
+ * Long computations keep resumable work in `workDir(kind, key)` (`<root>/.resume/<kind>-<key>/`),
+ * which the commit of that key removes, and only then: a kill before the commit resumes from it.
  */
 export interface ArtifactStoreService {
   readonly root: string
   readonly dirOf: (kind: string, key: string) => string
+  /** Where the computation of (kind, key) keeps resumable work until its artifact is committed. */
+  readonly workDir: (kind: string, key: string) => string
   readonly lookup: (kind: string, key: string) => Effect.Effect<ArtifactRef | null, StoreError>
   readonly commit: <E, R>(
     kind: string,
@@ -51,6 +56,7 @@ function listFiles(dir: string, prefix = ""): string[] {
 export function makeArtifactStore(root: string): ArtifactStoreService {
   const absRoot = path.resolve(root)
   const dirOf = (kind: string, key: string) => path.join(absRoot, kind, key)
+  const workDir = (kind: string, key: string) => path.join(absRoot, ".resume", `${kind}-${key}`)
   const lookup = (kind: string, key: string) => storeTry(dirOf(kind, key), () => readManifest(dirOf(kind, key)))
   const commit: ArtifactStoreService["commit"] = (kind, key, write) =>
     Effect.gen(function* () {
@@ -66,7 +72,7 @@ export function makeArtifactStore(root: string): ArtifactStoreService {
       )
       const manifest: Manifest = { ...body, kind, key, files: [] }
       const final = dirOf(kind, key)
-      return yield* storeTry(final, () => {
+      const ref = yield* storeTry(final, () => {
         const files = listFiles(staging).filter((f) => f !== "manifest.json")
         fs.writeFileSync(path.join(staging, "manifest.json"), JSON.stringify({ ...manifest, files }, null, 2))
         fs.mkdirSync(path.dirname(final), { recursive: true })
@@ -81,6 +87,9 @@ export function makeArtifactStore(root: string): ArtifactStoreService {
         }
         return { kind, key, dir: final, manifest: { ...manifest, files } }
       })
+      // the work is committed: its resumable state has served its purpose
+      yield* storeTry(workDir(kind, key), () => fs.rmSync(workDir(kind, key), { recursive: true, force: true }))
+      return ref
     })
   const list = (kind?: string) =>
     storeTry(absRoot, () => {
@@ -97,7 +106,7 @@ export function makeArtifactStore(root: string): ArtifactStoreService {
       }
       return refs
     })
-  return { root: absRoot, dirOf, lookup, commit, list }
+  return { root: absRoot, dirOf, workDir, lookup, commit, list }
 }
 
 /** A Layer providing the store rooted at `root`. */

@@ -1,4 +1,4 @@
-import type { Column, Table } from "./parquet"
+import type { Column, Table } from "./parquet/index.js"
 
 /**
  * Typed access to a table read back from an artifact: `getColumn(table, "step", "int32")` returns the

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ParquetError, readParquetFile, readParquetSchema, writeParquetFile, type Table } from "../src/parquet"
+import { ParquetError, readParquetFile, readParquetSchema, writeParquetFile, type Table } from "../src/parquet/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "parquet-duckdb-"))
 let con: DuckDBConnection

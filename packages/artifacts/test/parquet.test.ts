@@ -12,7 +12,7 @@ import {
   writeParquetFile,
   type Column,
   type Table
-} from "../src/parquet"
+} from "../src/parquet/index.js"
 
 const dir = mkdtempSync(join(tmpdir(), "parquet-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

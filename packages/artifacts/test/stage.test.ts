@@ -3,7 +3,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { ArtifactStoreLive, canonicalJson, defineStage, makeArtifactStore, runStage, StageError, type ArtifactRef } from "../src"
+import { ArtifactStoreLive, defineStage, NoMeta, runStage, StageError, type ArtifactRef } from "../src/index.js"
+import { canonicalJson } from "../src/canonical.js"
+import { makeArtifactStore } from "../src/store.js"
 
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), "cs-store-"))
 
@@ -15,27 +17,27 @@ const Params = Schema.Struct({
 const numbers = defineStage({
   name: "numbers",
   version: "1",
-  kind: "numbers",
   schemaVersion: 1,
   params: Params,
+  meta: Schema.Struct({ n: Schema.Int }),
   run: ({ params, dir }) =>
     Effect.sync(() => {
       runs++
       fs.writeFileSync(path.join(dir, "data.json"), JSON.stringify(Array.from({ length: params.n }, (_, i) => i * params.scale)))
-      return { rowCount: params.n }
+      return { rowCount: params.n, meta: { n: params.n } }
     })
 })
 const summed = defineStage({
   name: "summed",
   version: "1",
-  kind: "sums",
   schemaVersion: 1,
   params: Schema.Struct({}),
+  meta: NoMeta,
   run: ({ inputs, dir }: { inputs: { numbers: ArtifactRef }; dir: string }) =>
     Effect.sync(() => {
       const xs = JSON.parse(fs.readFileSync(path.join(inputs.numbers.dir, "data.json"), "utf8")) as number[]
       fs.writeFileSync(path.join(dir, "sum.json"), JSON.stringify(xs.reduce((a, b) => a + b, 0)))
-      return { rowCount: 1 }
+      return { rowCount: 1, meta: {} }
     })
 })
 
@@ -62,6 +64,31 @@ describe("stages and the store", () => {
     expect(runs).toBe(1)
     const m = JSON.parse(fs.readFileSync(path.join(a.ref.dir, "manifest.json"), "utf8"))
     expect(m).toMatchObject({ kind: "numbers", key: a.ref.key, stage: { name: "numbers", version: "1" }, params: { n: 3, scale: 1 }, rowCount: 3, files: ["data.json"] })
+  })
+
+  it("returns the body's typed meta, and the same meta decoded from the manifest on a cache hit", async () => {
+    const root = tmpRoot()
+    const a = await run(root, runStage(numbers, { n: 5 }, {}))
+    const b = await run(root, runStage(numbers, { n: 5 }, {}))
+    expect(a.meta).toEqual({ n: 5 })
+    expect(b.cached).toBe(true)
+    expect(b.meta).toEqual({ n: 5 })
+  })
+
+  it("an exception thrown inside a body is a typed StageError naming the stage, and nothing is committed", async () => {
+    const root = tmpRoot()
+    const throwing = defineStage({
+      ...numbers,
+      name: "throwing",
+      run: () =>
+        Effect.sync(() => {
+          throw new Error("no such checkpoint\nsecond line")
+        })
+    })
+    const err = await Effect.runPromise(runStage(throwing, { n: 1 }, {}).pipe(Effect.flip, Effect.provide(ArtifactStoreLive(root))))
+    expect(err._tag).toBe("StageError")
+    expect(err.message).toBe("stage throwing: no such checkpoint")
+    expect(await Effect.runPromise(makeArtifactStore(root).list())).toEqual([])
   })
 
   it("invalidates on a parameter change, a version change and an input change", async () => {

@@ -33,3 +33,8 @@ export function progress(label: string, total: number, everyMs = 2000): Progress
     }
   }
 }
+
+/** One line about long work (`[label] text`) on stderr, silent when CONCEPTSCOPE_QUIET=1. */
+export function note(label: string, text: string): void {
+  if (process.env.CONCEPTSCOPE_QUIET !== "1") process.stderr.write(`[${label}] ${text}\n`)
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { parseHook, Rng } from "../src"
+import { parseHook, Rng } from "../src/index.js"
 
 describe("Rng", () => {
   it("is deterministic per seed and differs across seeds", () => {

@@ -1,5 +1,5 @@
-import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/model-runners"
-import { ResumeError } from "./errors"
+import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/safetensors"
+import { ResumeError } from "./errors.js"
 
 /**
  * Adam (PyTorch semantics, optional decoupled weight decay as in AdamW), run in plain JS over

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import type { RegressionTransformer } from "@conceptscope/model-runners"
-import { TrainingConfigError } from "./errors"
+import { TrainingConfigError } from "./errors.js"
 
 /**
  * Test error of the regression transformer on held-out sequences, split by latent basis and by example

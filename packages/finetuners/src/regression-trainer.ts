@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { onWasm, type RegressionTransformer } from "@conceptscope/model-runners"
-import { Adam, type AdamOptions } from "./adam"
-import { DivergedError, ResumeError, TrainingConfigError } from "./errors"
+import { Adam, type AdamOptions } from "./adam.js"
+import { DivergedError, ResumeError, TrainingConfigError } from "./errors.js"
 
 /**
  * One optimisation step of the regression transformer: forward, MSE on the y predictions, backward

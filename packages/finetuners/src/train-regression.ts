@@ -1,10 +1,10 @@
-import { progress } from "@conceptscope/core"
+import { note, progress } from "@conceptscope/core"
 import { RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
-import { defaultAdam } from "./adam"
-import { RegressionTrainer } from "./regression-trainer"
-import { checkpointSchedule } from "./schedule"
-import { TrainingConfigError } from "./errors"
-import { join } from "node:path"
+import { defaultAdam } from "./adam.js"
+import { RegressionTrainer } from "./regression-trainer.js"
+import { checkpointSchedule } from "./schedule.js"
+import { TrainingConfigError } from "./errors.js"
+import { RunDir } from "./run-dir.js"
 
 /**
  * Training loop of the regression transformer (study defaults: Adam lr 1e-4, betas (0.9, 0.9999),
@@ -13,7 +13,11 @@ import { join } from "node:path"
  * Step numbering: "step s" is the model after s updates. Update s (s = start .. steps-1) uses the batch
  * `sampleBatch(batchSize, s)`; so that a resumed run sees the same data, sampleBatch must depend only on
  * its arguments (derive the batch's Rng from (seed, step)). Checkpoint steps lie in 0..steps; at each one
- * `onCheckpoint(step, model, trainer)` runs (evaluate, save weights, `trainer.saveOptimizer(path)`).
+ * the weights are saved to the run directory (when there is one) and `onCheckpoint(step, model, trainer)` runs.
+ *
+ * Resuming: with `runDir` (see RunDir) the run saves its state there every `stateEvery` updates and at
+ * every checkpoint, and a call with the same directory continues from the last complete state. The
+ * result is the same bytes as an uninterrupted run.
  */
 export interface Batch {
   readonly xs: Float32Array // [B, K, D]
@@ -46,10 +50,9 @@ export interface TrainRegressionOptions {
   readonly onCheckpoint?: (step: number, model: RegressionTransformer, trainer: RegressionTrainer) => void | Promise<void>
   /** Called after every update with the batch loss. */
   readonly onStep?: (step: number, loss: number) => void
-  /** Continue a run: weights and optimizer state saved at `step` (see RegressionTrainer.saveState). */
-  readonly resumeFrom?: { readonly step: number; readonly weightsPath: string; readonly optimizerPath: string }
-  /** Save resumable state (`weights.safetensors`, `optimizer.safetensors`) here every `stateEvery` steps and at the end. */
-  readonly stateDir?: string
+  /** Resumable run directory: checkpoints go to `<runDir>/checkpoints/`, and the run continues from its last saved state. */
+  readonly runDir?: string
+  /** With runDir: save resumable state every this many updates (default ceil(steps / 40)), besides every checkpoint step. */
   readonly stateEvery?: number
   /** Label of the progress lines on stderr. */
   readonly label?: string
@@ -59,6 +62,8 @@ export interface TrainRegressionResult {
   readonly model: RegressionTransformer
   readonly trainer: RegressionTrainer
   readonly startStep: number
+  /** The step a run directory's saved state resumed from, null for a fresh run. */
+  readonly resumedFrom: number | null
   readonly finalStep: number
   /** Batch loss of each update run in this call: losses[i] belongs to update startStep + i. */
   readonly losses: Float32Array
@@ -95,23 +100,29 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
       : [...opts.checkpoints].sort((a, b) => a - b)
   const wanted = new Set(schedule)
 
-  let start = 0
-  if (opts.resumeFrom) {
-    const r = opts.resumeFrom
-    if (!Number.isInteger(r.step) || r.step < 0 || r.step > steps) {
-      throw new TrainingConfigError({ field: "resumeFrom.step", reason: `${r.step} is outside 0..${steps}` })
-    }
-    await trainer.resume(r.step, r.weightsPath, r.optimizerPath)
-    start = r.step
-  } else if (wanted.has(0) && opts.onCheckpoint) {
-    await opts.onCheckpoint(0, model, trainer)
+  const run = opts.runDir === undefined ? null : new RunDir(opts.runDir)
+  const resumed = run?.open() ?? null
+  if (resumed !== null) {
+    if (resumed > steps) throw new TrainingConfigError({ field: "runDir", reason: `${run!.dir} holds a run at step ${resumed}, beyond ${steps} steps` })
+    const state = run!.statePaths(resumed)
+    await trainer.resume(resumed, state.weights, state.optimizer)
+    note(opts.label ?? "train", `resuming from step ${resumed} (${run!.dir})`)
   }
-
-  const saveState = async () => {
-    if (opts.stateDir) {
-      await trainer.saveState(join(opts.stateDir, "weights.safetensors"), join(opts.stateDir, "optimizer.safetensors"))
+  const start = resumed ?? 0
+  const every = opts.stateEvery ?? Math.max(1, Math.ceil(steps / 40))
+  if (!Number.isInteger(every) || every < 1) throw new TrainingConfigError({ field: "stateEvery", reason: `${every}` })
+  /** After the update that reached `step`: checkpoint, callback, resumable state. */
+  const reached = async (step: number) => {
+    const isCheckpoint = wanted.has(step)
+    if (isCheckpoint && run) await model.save(run.checkpointPath(step), { step: String(step) })
+    if (isCheckpoint && opts.onCheckpoint) await opts.onCheckpoint(step, model, trainer)
+    if (run && (isCheckpoint || step % every === 0)) {
+      const state = run.statePaths(step)
+      await trainer.saveState(state.weights, state.optimizer)
+      run.commitState(step)
     }
   }
+  if (resumed === null) await reached(0)
   const losses = new Float32Array(steps - start)
   const bar = progress(opts.label ?? "train", steps - start)
   let ema = NaN
@@ -126,12 +137,9 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
     ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss
     opts.onStep?.(s, loss)
     bar.tick(1, `step ${s + 1} loss ${loss.toFixed(4)} (ema ${ema.toFixed(4)})`)
-    const done = s + 1
-    if (wanted.has(done) && opts.onCheckpoint) await opts.onCheckpoint(done, model, trainer)
-    if (opts.stateEvery && done % opts.stateEvery === 0 && done < steps) await saveState()
+    await reached(s + 1)
   }
   const msPerStep = steps > start ? updateMs / (steps - start) : 0
   bar.done(`loss ema ${ema.toFixed(4)}, ${msPerStep.toFixed(1)} ms/step`)
-  if (steps > start) await saveState()
-  return { model, trainer, startStep: start, finalStep: steps, losses, checkpointSteps: schedule, msPerStep }
+  return { model, trainer, startStep: start, resumedFrom: resumed, finalStep: steps, losses, checkpointSteps: schedule, msPerStep }
 }

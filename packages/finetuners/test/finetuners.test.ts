@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { mkdtempSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Rng } from "@conceptscope/core"
@@ -9,11 +9,12 @@ import {
   Adam,
   RegressionTrainer,
   ResumeError,
+  RunDir,
   checkpointSchedule,
   defaultAdam,
   evaluateRegression,
   trainRegression
-} from "../src/index"
+} from "../src/index.js"
 
 const cfg = { nLayers: 2, dModel: 16, nHeads: 2, xDim: 4, maxExamples: 6, tokenFormat: "y-scalar" as const, seed: 1 }
 const D = 4, K = 6
@@ -95,48 +96,41 @@ describe("trainRegression", () => {
     r.model.dispose()
   })
 
-  it("resumes exactly: 20 straight steps equal 10 + resume + 10", async () => {
+  it("resumes exactly from its run directory, whatever a kill left behind", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cs-ft-"))
-    const common = { steps: 20, batchSize: 8, lr: 1e-3, sampleBatch: fixedW, clipGradNorm: 1.0 }
-    const straight = await trainRegression({ ...common, model: cfg, checkpoints: [] })
+    const common = { steps: 20, batchSize: 8, lr: 1e-3, sampleBatch: fixedW, clipGradNorm: 1.0, checkpoints: [0, 10, 20], stateEvery: 4 }
+    const straight = await trainRegression({ ...common, model: cfg, runDir: join(dir, "straight") })
     const seen: number[] = []
-    const firstHalf = await trainRegression({
+    const crashed = await trainRegression({
       ...common,
       model: cfg,
-      checkpoints: [0, 10, 20],
-      onCheckpoint: async (step, model, trainer) => {
+      runDir: join(dir, "resumed"),
+      onCheckpoint: (step) => {
         seen.push(step)
-        if (step === 10) {
-          await model.save(join(dir, "w10.safetensors"), { step: "10" })
-          await trainer.saveOptimizer(join(dir, "o10.safetensors"))
-          throw new Error("simulated crash")
-        }
+        if (step === 10) throw new Error("simulated crash")
       }
     }).catch((e: Error) => e)
-    expect((firstHalf as Error).message).toBe("simulated crash")
+    expect((crashed as Error).message).toBe("simulated crash")
     expect(seen).toEqual([0, 10])
-    const resumed = await trainRegression({
-      ...common,
-      model: cfg,
-      checkpoints: [0, 10, 20],
-      onCheckpoint: (step) => void seen.push(step),
-      resumeFrom: { step: 10, weightsPath: join(dir, "w10.safetensors"), optimizerPath: join(dir, "o10.safetensors") }
-    })
-    expect(seen).toEqual([0, 10, 20])
-    expect(resumed.startStep).toBe(10)
-    expect(Array.from(resumed.losses)).toEqual(Array.from(straight.losses.slice(10)))
-    const a = straight.model.weights()
-    const b = resumed.model.weights()
-    let mx = 0
-    for (const [n, t] of a) mx = Math.max(mx, maxAbsDiff(t.data, b.get(n)!.data))
-    expect(mx).toBeLessThanOrEqual(1e-6)
-    await expect(
-      trainRegression({
-        ...common,
-        model: cfg,
-        resumeFrom: { step: 12, weightsPath: join(dir, "w10.safetensors"), optimizerPath: join(dir, "o10.safetensors") }
-      })
-    ).rejects.toThrow(ResumeError)
+    // the crash came after checkpoint 10 was written and before its state: the run resumes from step 8
+    const run = new RunDir(join(dir, "resumed"))
+    expect(run.savedStep()).toBe(8)
+    // what a kill -9 can leave: a temporary file, a state directory step.json does not name
+    writeFileSync(`${run.checkpointPath(10)}.tmp-1-2`, "")
+    mkdirSync(run.statePaths(12).dir, { recursive: true })
+    writeFileSync(run.statePaths(12).weights, "cut short")
+    const resumed = await trainRegression({ ...common, model: cfg, runDir: join(dir, "resumed"), onCheckpoint: (step) => void seen.push(step) })
+    expect(seen).toEqual([0, 10, 10, 20])
+    expect(resumed.startStep).toBe(8)
+    expect(Array.from(resumed.losses)).toEqual(Array.from(straight.losses.slice(8)))
+    const files = (d: string) => readdirSync(join(dir, d, "checkpoints")).sort()
+    expect(files("resumed")).toEqual(["step-00000000.safetensors", "step-00000010.safetensors", "step-00000020.safetensors"])
+    expect(files("resumed")).toEqual(files("straight"))
+    for (const f of files("straight")) expect(readFileSync(join(dir, "resumed", "checkpoints", f)).equals(readFileSync(join(dir, "straight", "checkpoints", f))), f).toBe(true)
+    expect(readdirSync(run.stateDir).sort()).toEqual(["step-00000020", "step.json"])
+    // a state that does not belong to the run it claims is refused with the file named
+    writeFileSync(join(run.stateDir, "step.json"), JSON.stringify({ step: 12 }))
+    await expect(trainRegression({ ...common, model: cfg, runDir: join(dir, "resumed") })).rejects.toThrow(ResumeError)
     straight.model.dispose()
     resumed.model.dispose()
   })

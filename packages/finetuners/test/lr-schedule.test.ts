@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { constantLr, learningRateAt } from "../src/index"
+import { constantLr, learningRateAt } from "../src/index.js"
 
 describe("learningRateAt", () => {
   const lr = 1e-3

@@ -1,5 +1,5 @@
 import type { HookName, Intervention } from "@conceptscope/core"
-import { row } from "./concept-means"
+import { row } from "./concept-means.js"
 
 /**
  * How a source sequence's activation is moved towards a target concept at the patched positions:

@@ -1,6 +1,6 @@
 import type { Intervention } from "@conceptscope/core"
 import { describe, expect, it } from "vitest"
-import { conceptMeans, diagonalStats, patchingMatrix, patchInterventions, type PositionedMeans } from "../src"
+import { conceptMeans, diagonalStats, patchingMatrix, patchInterventions, type PositionedMeans } from "../src/index.js"
 
 describe("concept means", () => {
   it("averages rows per label", () => {

@@ -1,5 +1,5 @@
 import * as os from "node:os"
-import type { KernelsAddon } from "./addon"
+import type { KernelsAddon } from "./addon.js"
 
 /**
  * How many OpenBLAS threads a product gets. Small products run on one thread: OpenBLAS's workers

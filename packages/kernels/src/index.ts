@@ -1,6 +1,17 @@
-export { BLAS_CANDIDATES, loadNative, type KernelsAddon, type NativeStatus } from "./addon"
-export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type KernelReport } from "./install"
-export { installedKernels } from "./wasm-backend"
-export { profileKernels, type KernelTime } from "./profile"
-export { FUSED, GATED_ACTS, fusedGatedAct, fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad, fusedRmsNorm, fusedRope, type GatedAct } from "./overrides/fused"
-export { ATTENTION, fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention"
+export { loadNative, type KernelsAddon, type NativeStatus } from "./addon.js"
+export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type KernelReport } from "./install.js"
+export { profileKernels, type KernelTime } from "./profile.js"
+// The fused ops below exist for @conceptscope/model-runners' layers and HF decoders (hand-written
+// gradients over the Cs* kernels); they are exported because that package needs them.
+export {
+  fusedGatedAct,
+  fusedGelu,
+  fusedGeluGrad,
+  fusedKernelsActive,
+  fusedLayerNorm,
+  fusedLayerNormGrad,
+  fusedRmsNorm,
+  fusedRope,
+  type GatedAct
+} from "./overrides/fused.js"
+export { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention.js"

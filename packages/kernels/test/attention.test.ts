@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedAttention, fusedAttentionFits, fusedAttentionGrad, loadNative } from "../src"
-import { PARALLEL_MACS } from "../src/overrides/attention"
-import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers"
+import { fusedAttention, fusedAttentionFits, fusedAttentionGrad, loadNative } from "../src/index.js"
+import { PARALLEL_MACS } from "../src/overrides/attention.js"
+import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers.js"
 
 const native = describe.runIf(loadNative().ok)
 beforeAll(useWasm)

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedGatedAct, fusedRmsNorm, installWasmKernels, loadNative } from "../src"
-import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers"
+import { fusedGatedAct, fusedRmsNorm, installWasmKernels, loadNative } from "../src/index.js"
+import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers.js"
 
 const status = loadNative()
 const native = describe.runIf(status.ok)

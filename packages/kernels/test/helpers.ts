@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import { expect } from "vitest"
-import { installWasmKernels, uninstallWasmKernels } from "../src"
+import { installWasmKernels, uninstallWasmKernels } from "../src/index.js"
 
 let seed = 1
 

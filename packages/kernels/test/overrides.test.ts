@@ -1,8 +1,9 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedGelu, fusedGeluGrad, fusedLayerNorm, fusedLayerNormGrad, fusedRope, installedKernels, installWasmKernels, loadNative, uninstallWasmKernels } from "../src"
-import type { WasmBackend } from "../src/wasm-backend"
-import { bothWays, nativeOnly, onCpu, rand, relErr, useWasm } from "./helpers"
+import { fusedGelu, fusedGeluGrad, fusedLayerNorm, fusedLayerNormGrad, fusedRope, installWasmKernels, loadNative, uninstallWasmKernels } from "../src/index.js"
+import { installedKernels } from "../src/wasm-backend.js"
+import type { WasmBackend } from "../src/wasm-backend.js"
+import { bothWays, nativeOnly, onCpu, rand, relErr, useWasm } from "./helpers.js"
 
 const status = loadNative()
 // CI installs libopenblas0-pthread; a machine without a compiler or BLAS skips these (the fallback

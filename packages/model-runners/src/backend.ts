@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { BackendError, ForwardError } from "./errors"
+import { BackendError, ForwardError } from "./errors.js"
 import { installWasmKernels, nativeMatmulActive } from "@conceptscope/kernels"
 
 /**

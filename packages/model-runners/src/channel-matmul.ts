@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "@conceptscope/kernels"
-import { stockWasmMatmul } from "./backend"
-import { ForwardError } from "./errors"
+import { stockWasmMatmul } from "./backend.js"
+import { ForwardError } from "./errors.js"
 
 /**
  * Many small independent matrix products, one per "channel" n, with the channel axis innermost:

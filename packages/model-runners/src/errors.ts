@@ -30,17 +30,6 @@ export class ForwardError extends Data.TaggedError("ForwardError")<{
   }
 }
 
-/** A safetensors file that cannot be written or read (file, tensor and reason). */
-export class SafetensorsError extends Data.TaggedError("SafetensorsError")<{
-  readonly file: string
-  readonly tensor?: string
-  readonly reason: string
-}> {
-  override get message() {
-    return `${this.file}${this.tensor !== undefined ? ` [${this.tensor}]` : ""}: ${this.reason}`
-  }
-}
-
 /** A checkpoint whose tensors do not match the model (missing, extra, wrong shape). */
 export class CheckpointError extends Data.TaggedError("CheckpointError")<{
   readonly file: string

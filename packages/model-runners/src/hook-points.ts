@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { parseHook, type HookName, type Intervention } from "@conceptscope/core"
-import { ForwardError } from "./errors"
+import { ForwardError } from "./errors.js"
 
 /**
  * Capture and intervention at named hook points during one forward pass.

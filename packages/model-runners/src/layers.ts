@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedGelu, fusedGeluGrad, fusedKernelsActive, fusedLayerNorm, fusedLayerNormGrad, nativeMatmulActive } from "@conceptscope/kernels"
-import { stockWasmMatmul } from "./backend"
-import { ForwardError } from "./errors"
+import { stockWasmMatmul } from "./backend.js"
+import { ForwardError } from "./errors.js"
 
 /**
  * Building blocks of the GPT-2 style models, chosen for the tfjs wasm backend:

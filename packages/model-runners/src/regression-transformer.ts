@@ -29,11 +29,11 @@
 import * as tf from "@tensorflow/tfjs"
 import { Schema } from "effect"
 import { Rng } from "@conceptscope/core"
-import { selfAttention } from "./channel-matmul"
-import { causalMaskValues, gelu, layerNorm, linear } from "./layers"
-import { HookRunner, type ForwardOptions } from "./hook-points"
-import { loadSafetensors, saveSafetensors, type TensorData } from "./safetensors"
-import { CheckpointError, ForwardError, ModelConfigError } from "./errors"
+import { selfAttention } from "./channel-matmul.js"
+import { causalMaskValues, gelu, layerNorm, linear } from "./layers.js"
+import { HookRunner, type ForwardOptions } from "./hook-points.js"
+import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/safetensors"
+import { CheckpointError, ForwardError, ModelConfigError } from "./errors.js"
 
 const PosInt = Schema.Int.pipe(Schema.positive())
 

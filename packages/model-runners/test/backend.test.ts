@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { BackendError, channelMatmul, initBackend, matmul } from "../src/index"
+import { BackendError, initBackend, matmul } from "../src/index.js"
+import { channelMatmul } from "../src/channel-matmul.js"
 
 const rand = (rng: Rng, shape: number[]) => tf.tensor(rng.normals(shape.reduce((a, b) => a * b, 1)), shape)
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {

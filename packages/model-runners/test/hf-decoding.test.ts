@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import { CausalLM, generateGreedy, initBackend, scoreTargets } from "../src"
+import { CausalLM, generateGreedy, initBackend, scoreTargets } from "../src/index.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const fixture = (n: string) => path.join(here, "fixtures/hf", n)

@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import { CausalLM, initBackend, loadTokenizer } from "../src"
+import { CausalLM, initBackend, loadTokenizer } from "../src/index.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const fixture = (n: string) => path.join(here, "fixtures/hf", n)

@@ -3,7 +3,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import { CausalLM, initBackend, SafetensorsReader } from "../src"
+import { CausalLM, initBackend } from "../src/index.js"
+import { SafetensorsReader } from "@conceptscope/safetensors"
 
 /**
  * Parity with an independent implementation of the Hugging Face modeling code (tools/torch/hf_reference.py,

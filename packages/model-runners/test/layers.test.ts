@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { gelu, initBackend, layerNorm, linear } from "../src/index"
+import { gelu, initBackend, layerNorm, linear } from "../src/index.js"
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let mx = 0

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
 import { installWasmKernels, loadNative } from "@conceptscope/kernels"
-import { RegressionTransformer, initBackend } from "../src/index"
+import { RegressionTransformer, initBackend } from "../src/index.js"
 
 // The whole training step's gradient, through every native kernel at once (fused attention with causal
 // key skipping, LayerNorm, GELU, bias-prefilled GEMMs), against the stock wasm kernels: the unit tests

@@ -3,7 +3,7 @@
  * the description in regression-transformer.ts, used to check the tfjs model. Returns preds [B][K] and
  * the residual stream after each block [L][B][T][d].
  */
-import type { TensorData } from "../src/safetensors"
+import type { TensorData } from "@conceptscope/safetensors"
 
 export interface RefConfig {
   nLayers: number

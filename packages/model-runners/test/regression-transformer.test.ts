@@ -10,10 +10,10 @@ import {
   ModelConfigError,
   RegressionTransformer,
   initBackend,
-  parameterSpecs,
-  type TensorData
-} from "../src/index"
-import { referenceForward } from "./reference-forward"
+  parameterSpecs
+} from "../src/index.js"
+import type { TensorData } from "@conceptscope/safetensors"
+import { referenceForward } from "./reference-forward.js"
 
 const tiny = { nLayers: 2, dModel: 8, nHeads: 2, xDim: 3, maxExamples: 4, tokenFormat: "y-scalar" as const, seed: 7 }
 

@@ -1,8 +1,7 @@
-import { Rng } from "@conceptscope/core"
-import type { Metric } from "./distances"
-import { nearestOthers } from "./neighbours"
-import { checkLabelled, checkPositiveInt, fail } from "./validate"
-import { vote } from "./vote"
+import type { Metric } from "./distances.js"
+import { nearestOthers } from "./neighbours.js"
+import { checkLabelled, checkPositiveInt, fail } from "./validate.js"
+import { vote } from "./vote.js"
 
 export interface TDOptions {
   /** Neighbours per vote (default 10, the study's choice); clamped to n - 1. */
@@ -74,21 +73,4 @@ export function taskDecodability(
   const sums = new Float64Array(nClasses)
   for (let i = 0; i < shape.n; i++) predictions[i] = vote(labels, nb.indices, nb.distances, i * nb.k, nb.k, counts, sums)
   return { ...summarise(labels, predictions, nClasses), predictions }
-}
-
-/**
- * Milliseconds of one taskDecodability call (k = 10, euclidean) on n points x d dims drawn as 7
- * Gaussian clusters from Rng(0), measured after one warm-up call on the active tensor backend.
- */
-export function benchTD(n = 700, d = 4096): number {
-  const rng = new Rng(0)
-  const nClasses = 7
-  const centres = rng.normals(nClasses * d, 0.05) // [nClasses, d]
-  const labels = new Int32Array(n).map((_, i) => i % nClasses) // [n]
-  const X = rng.normals(n * d) // [n, d]
-  for (let i = 0; i < n; i++) for (let m = 0; m < d; m++) X[i * d + m] += centres[labels[i] * d + m]
-  taskDecodability(X, labels, nClasses)
-  const t0 = performance.now()
-  taskDecodability(X, labels, nClasses)
-  return performance.now() - t0
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import type { Shape } from "./validate"
+import type { Shape } from "./validate.js"
 
 export type Metric = "euclidean" | "cosine"
 

@@ -1,10 +1,10 @@
 import { Effect } from "effect"
-import { taskDecodability, type TDOptions, type TDResult } from "./decodability"
-import { ProbeComputeError, ProbeInputError } from "./errors"
-import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe"
-import { pairwiseTD } from "./pairwise"
-import { pca2, type PCA2Options, type PCA2Result } from "./pca"
-import { umap2, type Umap2Options } from "./umap"
+import { taskDecodability, type TDOptions, type TDResult } from "./decodability.js"
+import { ProbeComputeError, ProbeInputError } from "./errors.js"
+import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js"
+import { pairwiseTD } from "./pairwise.js"
+import { pca2, type PCA2Options, type PCA2Result } from "./pca.js"
+import { umap2, type Umap2Options } from "./umap.js"
 
 type ProbeError = ProbeInputError | ProbeComputeError
 

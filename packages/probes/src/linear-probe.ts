@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { Rng } from "@conceptscope/core"
-import { checkLabelled, checkPositiveInt, checkRange, fail } from "./validate"
+import { checkLabelled, checkPositiveInt, checkRange, fail } from "./validate.js"
 
 export interface LinearProbeOptions {
   /** Seed of the stratified train/test split (and of the power-iteration start vector). */

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
-import { backendDistances, ExactDistance, type Metric } from "./distances"
-import type { Shape } from "./validate"
+import { backendDistances, ExactDistance, type Metric } from "./distances.js"
+import type { Shape } from "./validate.js"
 
 /**
  * The k nearest OTHER points of every point, by exact float64 distance (see ExactDistance), ties at

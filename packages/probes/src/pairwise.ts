@@ -1,8 +1,8 @@
-import { backendDistances, ExactDistance } from "./distances"
-import { resolveTDOptions, type TDOptions } from "./decodability"
-import { rankCandidates } from "./neighbours"
-import { checkLabelled } from "./validate"
-import { vote } from "./vote"
+import { backendDistances, ExactDistance } from "./distances.js"
+import { resolveTDOptions, type TDOptions } from "./decodability.js"
+import { rankCandidates } from "./neighbours.js"
+import { checkLabelled } from "./validate.js"
+import { vote } from "./vote.js"
 
 /**
  * Pairwise task decodability: entry (a, b), a != b, is TD computed on the points of classes a and b

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import { EigenvalueDecomposition, Matrix } from "ml-matrix"
 import { Rng } from "@conceptscope/core"
-import { ProbeComputeError } from "./errors"
-import { checkShaped, fail } from "./validate"
+import { ProbeComputeError } from "./errors.js"
+import { checkShaped, fail } from "./validate.js"
 
 export interface PCA2Options {
   /**

@@ -1,4 +1,4 @@
-import { fail } from "./validate"
+import { fail } from "./validate.js"
 
 type Numbers = ArrayLike<number>
 

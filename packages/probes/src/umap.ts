@@ -1,6 +1,6 @@
 import { UMAP } from "umap-js"
 import { Rng } from "@conceptscope/core"
-import { checkPositiveInt, checkRange, checkShaped, fail } from "./validate"
+import { checkPositiveInt, checkRange, checkShaped, fail } from "./validate.js"
 
 export interface Umap2Options {
   /** Seeds every random choice umap-js makes (its `random` option is fed by Rng(seed)). */

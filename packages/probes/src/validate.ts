@@ -1,4 +1,4 @@
-import { ProbeInputError } from "./errors"
+import { ProbeInputError } from "./errors.js"
 
 /** Shape of a row-major matrix X: Float32Array, [n, d]. */
 export interface Shape {

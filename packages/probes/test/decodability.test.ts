@@ -1,10 +1,12 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { benchTD, CANDIDATE_TOLERANCE, chanceTD, nearestOthers, pairwiseTD, ProbeInputError, taskDecodability, vote } from "../src"
-import { backendDistances, ExactDistance } from "../src/distances"
-import { bruteDistance, brutePairwise, bruteTD } from "./brute-force"
-import { clusters, integerPoints, randomLabelled, useWasm } from "./helpers"
+import { chanceTD, pairwiseTD, ProbeInputError, taskDecodability } from "../src/index.js"
+import { backendDistances, CANDIDATE_TOLERANCE, ExactDistance } from "../src/distances.js"
+import { nearestOthers } from "../src/neighbours.js"
+import { vote } from "../src/vote.js"
+import { bruteDistance, brutePairwise, bruteTD } from "./brute-force.js"
+import { clusters, integerPoints, randomLabelled, useWasm } from "./helpers.js"
 
 beforeAll(useWasm)
 
@@ -160,13 +162,6 @@ describe("taskDecodability", () => {
     taskDecodability(X, labels, 3)
     pairwiseTD(X, labels, 3)
     expect(tf.memory().numTensors).toBe(before)
-  })
-
-  it("benchTD: 700 x 4096 runs and reports milliseconds", () => {
-    const ms = benchTD()
-    console.log(`benchTD(700, 4096) = ${ms.toFixed(0)} ms`)
-    expect(ms).toBeGreaterThan(0)
-    expect(ms).toBeLessThan(15000) // a smoke bound: the target is 500 ms on an idle core; CI cores are shared
   })
 })
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import { Matrix, SingularValueDecomposition } from "ml-matrix"
 import { Rng } from "@conceptscope/core"
-import { pca2, taskDecodability, umap2 } from "../src"
-import { clusters, useWasm } from "./helpers"
+import { pca2, taskDecodability, umap2 } from "../src/index.js"
+import { clusters, useWasm } from "./helpers.js"
 
 beforeAll(useWasm)
 

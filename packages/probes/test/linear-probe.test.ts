@@ -1,8 +1,9 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { linearProbe, ProbeInputError, stratifiedSplit } from "../src"
-import { clusters, randomLabelled, useWasm } from "./helpers"
+import { linearProbe, ProbeInputError } from "../src/index.js"
+import { stratifiedSplit } from "../src/linear-probe.js"
+import { clusters, randomLabelled, useWasm } from "./helpers.js"
 
 beforeAll(useWasm)
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { averageRanks, chanceTD, halfwayCrossing, linearFit, pearson, spearman } from "../src"
+import { chanceTD, halfwayCrossing, linearFit, pearson, spearman } from "../src/index.js"
+import { averageRanks } from "../src/statistics.js"
 
 describe("statistics", () => {
   // a = 1..5, b = [2, 4, 5, 4, 5]: deviations a (-2, -1, 0, 1, 2), b (-2, 0, 1, 0, 1);

@@ -2,12 +2,12 @@
  * report.html: one self-contained page (inline CSS, inline SVG figures, no scripts, no external
  * URLs) that opens from a file system or a CI artifact store.
  */
-import { fmtNum } from "./figures/common"
-import type { ReportInput } from "./input"
-import { conceptName } from "./input"
-import { type RenderedFigure, escapeHtml as esc } from "./rendered"
-import { namespaceSvgIds } from "./render"
-import { headlineRows, timingTotals } from "./tables"
+import { fmtNum } from "./figures/common.js"
+import type { ReportInput } from "./input.js"
+import { conceptName } from "./input.js"
+import { type RenderedFigure, escapeHtml as esc } from "./rendered.js"
+import { namespaceSvgIds } from "./render.js"
+import { headlineRows, timingTotals } from "./tables.js"
 
 const CSS = `
 :root { --fg:#1d1d1f; --muted:#5f6368; --line:#d9d9de; --accent:#b3261e; --bg-note:#fff7e0; --note-line:#e0a800; }
@@ -60,7 +60,7 @@ export const renderHtml = (input: ReportInput, figures: readonly RenderedFigure[
 <main>
 <header>
 <h1>${esc(input.title)}</h1>
-<p class="meta">config <b>${esc(input.configName)}</b> · backend <b>${esc(s.backend)}</b> · created <b>${esc(s.createdAt)}</b> · reported layer <b>${input.reportedLayer}</b> (<code>blocks.${input.reportedLayer}.hook_resid_post</code>)</p>
+<p class="meta">config <b>${esc(input.configName)}</b> · backend <b>${esc(s.backend)}</b> · reported layer <b>${input.reportedLayer}</b> (<code>blocks.${input.reportedLayer}.hook_resid_post</code>)</p>
 <p>${esc(input.configDescription)}</p>
 <details><summary>parameters</summary><pre>${esc(safeJson(input.params))}</pre></details>
 </header>
@@ -122,16 +122,10 @@ const timingsSection = (input: ReportInput): string => {
   const rows = input.stageTimings
     .map(
       (r) =>
-        `<tr><td>${esc(r.stage)}</td><td class="num">${r.seconds.toFixed(2)}</td><td class="${r.cached ? "hit" : "miss"}">${
-          r.cached ? "cache hit" : "computed"
-        }</td></tr>`
+        `<tr><td>${esc(r.stage)}</td><td class="num">${r.seconds.toFixed(2)}</td></tr>`
     )
     .join("")
-  return `<section id="timings"><h2>Stage timings</h2><p>${t.hits} of ${t.count} stages came from the cache; ${t.seconds.toFixed(
-    1
-  )} s in total.</p><table><tr><th>stage</th><th class="num">seconds</th><th>cache</th></tr>${rows}<tr class="total"><td>total</td><td class="num">${t.seconds.toFixed(
-    2
-  )}</td><td>${t.hits}/${t.count} hits</td></tr></table></section>`
+  return `<section id="timings"><h2>Stage timings</h2><p>Wall time each artifact took to compute: ${t.seconds.toFixed(1)} s over ${t.count} stages.</p><table><tr><th>stage</th><th class="num">seconds</th></tr>${rows}<tr class="total"><td>total</td><td class="num">${t.seconds.toFixed(2)}</td></tr></table></section>`
 }
 
 /** Figures are laid out for 2x PNGs; on screen show them 1.25x their SVG size, never wider than the page. */

@@ -1,7 +1,7 @@
 export type {
   Embedding,
   EmbeddingMethod,
-  EmbeddingStage,
+  Phase,
   ErrorAtK,
   LinearProbePoint,
   LossPoint,
@@ -10,42 +10,33 @@ export type {
   ReportInput,
   StageTiming,
   TdPoint
-} from "./input"
-export { conceptName, layerName } from "./input"
-export { JsonSafeNumber, Summary, type SummaryEncoded, decodeSummaryJson, encodeSummaryJson } from "./summary"
-export { FigureRenderError, ReportWriteError, SummaryDecodeError } from "./errors"
-export { FIGURES, type FigureDef, type VlSpec } from "./figures"
-export { lossTdSpec } from "./figures/loss-td"
-export { tdHeatmapSpec } from "./figures/td-heatmap"
-export { embeddingsSpec } from "./figures/embeddings"
-export { patchingSpec } from "./figures/patching"
-export { errorVsKSpec } from "./figures/error-vs-k"
-export { pairwiseTdSpec } from "./figures/pairwise-td"
-export { linearProbeSpec } from "./figures/linear-probe"
+} from "./input.js"
+export { Summary, type SummaryEncoded, decodeSummaryJson, encodeSummaryJson } from "./summary.js"
+export { FigureRenderError, ReportWriteError, SummaryDecodeError } from "./errors.js"
+export { FIGURES, type FigureDef, type VlSpec } from "./figures/index.js"
+export { lossTdSpec } from "./figures/loss-td.js"
+export { tdHeatmapSpec } from "./figures/td-heatmap.js"
+export { embeddingsSpec } from "./figures/embeddings.js"
+export { patchingSpec } from "./figures/patching.js"
+export { errorVsKSpec } from "./figures/error-vs-k.js"
+export { pairwiseTdSpec } from "./figures/pairwise-td.js"
+export { linearProbeSpec } from "./figures/linear-probe.js"
 export {
   DEFAULT_FONT_FILES,
   type FigureFonts,
   type PngOptions,
   type RenderedSvg,
-  compactSvgNumbers,
   loadFigureFonts,
-  namespaceSvgIds,
   specToSvg,
   svgToPng
-} from "./render"
-export { type FontMetrics, type FontPair, loadFontMetrics, parseFontMetrics } from "./font-metrics"
-export { renderHtml } from "./html"
-export { renderMarkdown } from "./markdown"
-export type { RenderedFigure } from "./rendered"
-export { type RenderOptions, type ReportPaths, renderReport, renderReportEffect } from "./report"
+} from "./render.js"
+export { type RenderOptions, type ReportPaths, renderReport, renderReportEffect } from "./report.js"
 export {
   type EmergenceCriteria,
   type SeedAggregate,
   type SeedCheck,
   type SeedMetric,
   aggregateSeeds,
-  defaultEmergenceCriteria,
-  median,
   seedAggregateJson,
   seedAggregateMarkdown
-} from "./seed-aggregate"
+} from "./seed-aggregate.js"

@@ -2,7 +2,7 @@
  * What a report is drawn from: plain data the pipeline read from stored artifacts. Nothing here
  * runs a model. Every array may be empty; the matching section then says it was not run.
  */
-import type { Summary } from "./summary"
+import type { Summary } from "./summary.js"
 
 /** One evaluation of the per-basis test loss during training. */
 export interface LossPoint {
@@ -23,13 +23,14 @@ export interface TdPoint {
   perConcept: number[]
 }
 
-export type EmbeddingStage = "early" | "middle" | "final"
+/** Where in training a checkpoint lies: the report's early, middle and final checkpoints. */
+export type Phase = "early" | "middle" | "final"
 export type EmbeddingMethod = "umap" | "pca"
 
 /** A 2-D projection of the reported layer's activations at one checkpoint. */
 export interface Embedding {
   step: number
-  stage: EmbeddingStage
+  phase: Phase
   method: EmbeddingMethod
   /** [point] 2-D coordinates with the concept index of the input sequence */
   points: { x: number; y: number; concept: number }[]
@@ -38,7 +39,7 @@ export interface Embedding {
 /** Activation patching at one checkpoint and layer. */
 export interface PatchingResult {
   step: number
-  stage: "middle" | "final"
+  phase: "middle" | "final"
   layer: number
   /** [source][target] nmse on source-basis inputs after patching in the target basis' mean activation */
   matrix: number[][]
@@ -71,9 +72,8 @@ export interface LinearProbePoint {
 
 export interface StageTiming {
   stage: string
+  /** wall seconds its artifact took to compute (as its manifest records) */
   seconds: number
-  /** true when the stage's artifact came from the cache */
-  cached: boolean
 }
 
 export interface ReportInput {

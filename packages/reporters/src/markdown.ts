@@ -1,9 +1,9 @@
 /** summary.md: headline numbers, notes, per-concept table, figure links (PNG), stage timings. */
-import { fmtNum } from "./figures/common"
-import type { ReportInput } from "./input"
-import { conceptName } from "./input"
-import type { RenderedFigure } from "./rendered"
-import { headlineRows, timingTotals } from "./tables"
+import { fmtNum } from "./figures/common.js"
+import type { ReportInput } from "./input.js"
+import { conceptName } from "./input.js"
+import type { RenderedFigure } from "./rendered.js"
+import { headlineRows, timingTotals } from "./tables.js"
 
 /** Escape a table cell: pipes and newlines would break the row. */
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
@@ -12,7 +12,7 @@ export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFig
   const s = input.summary
   const out: string[] = []
   out.push(`# ${input.title}`, "")
-  out.push(`config **${input.configName}** · backend **${s.backend}** · created ${s.createdAt} · reported layer ${input.reportedLayer} (\`blocks.${input.reportedLayer}.hook_resid_post\`)`, "")
+  out.push(`config **${input.configName}** · backend **${s.backend}** · reported layer ${input.reportedLayer} (\`blocks.${input.reportedLayer}.hook_resid_post\`)`, "")
   if (input.configDescription) out.push(input.configDescription, "")
   out.push("## Notes", "")
   if (input.notes.length === 0) out.push("_No notes were recorded for this run._")
@@ -37,9 +37,9 @@ export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFig
   if (input.stageTimings.length === 0) out.push("_No stage timings were recorded._")
   else {
     const t = timingTotals(input.stageTimings)
-    out.push(`${t.hits} of ${t.count} stages came from the cache; ${t.seconds.toFixed(1)} s in total.`, "")
-    out.push("| stage | seconds | cache |", "|---|---:|---|")
-    for (const r of input.stageTimings) out.push(`| ${cell(r.stage)} | ${r.seconds.toFixed(2)} | ${r.cached ? "hit" : "computed"} |`)
+    out.push(`Wall time each artifact took to compute: ${t.seconds.toFixed(1)} s over ${t.count} stages.`, "")
+    out.push("| stage | seconds |", "|---|---:|")
+    for (const r of input.stageTimings) out.push(`| ${cell(r.stage)} | ${r.seconds.toFixed(2)} |`)
   }
   out.push("", "Full report: [report.html](report.html) · numbers: [summary.json](summary.json)", "")
   return out.join("\n")

@@ -6,9 +6,9 @@ import { Resvg } from "@resvg/resvg-js"
 import { Effect } from "effect"
 import * as vega from "vega"
 import { type TopLevelSpec, compile } from "vega-lite"
-import { FigureRenderError } from "./errors"
-import { FONT_FAMILY, type VlSpec } from "./figures/common"
-import { type FontPair, loadFontMetrics, vegaTextWidth } from "./font-metrics"
+import { FigureRenderError } from "./errors.js"
+import { FONT_FAMILY, type VlSpec } from "./figures/common.js"
+import { type FontPair, loadFontMetrics, vegaTextWidth } from "./font-metrics.js"
 
 /** DejaVu Sans regular and bold, as installed on Debian/Ubuntu (package fonts-dejavu-core). */
 export const DEFAULT_FONT_FILES: readonly [string, string] = [

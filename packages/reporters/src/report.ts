@@ -6,14 +6,14 @@
 import { mkdir, rename, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Cause, Effect, Exit } from "effect"
-import { type FigureRenderError, ReportWriteError, type SummaryDecodeError } from "./errors"
-import { FIGURES, type FigureDef } from "./figures"
-import { renderHtml } from "./html"
-import type { ReportInput } from "./input"
-import { renderMarkdown } from "./markdown"
-import { loadFigureFonts, specToSvg, svgToPng } from "./render"
-import type { RenderedFigure } from "./rendered"
-import { encodeSummaryJson } from "./summary"
+import { type FigureRenderError, ReportWriteError, type SummaryDecodeError } from "./errors.js"
+import { FIGURES, type FigureDef } from "./figures/index.js"
+import { renderHtml } from "./html.js"
+import type { ReportInput } from "./input.js"
+import { renderMarkdown } from "./markdown.js"
+import { loadFigureFonts, specToSvg, svgToPng } from "./render.js"
+import type { RenderedFigure } from "./rendered.js"
+import { encodeSummaryJson } from "./summary.js"
 
 export interface ReportPaths {
   htmlPath: string

@@ -6,10 +6,10 @@
  *
  * Written as `seeds.json` and `seeds.md` beside the per-seed report folders.
  */
-import { fmtNum } from "./figures/common"
-import type { Summary } from "./summary"
+import { fmtNum } from "./figures/common.js"
+import type { Summary } from "./summary.js"
 
-/** The issue's criteria for "the mechanism shows" (every one must hold for a seed to count). */
+/** The criteria for "the mechanism shows" (every one must hold for a seed to count); the pipeline's config holds their values. */
 export interface EmergenceCriteria {
   /** every concept's final normalised MSE at most this */
   readonly maxFinalNmse: number
@@ -21,7 +21,6 @@ export interface EmergenceCriteria {
   readonly minPatchingRatio: number
 }
 
-export const defaultEmergenceCriteria: EmergenceCriteria = { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2 }
 
 export interface SeedMetric {
   readonly name: string
@@ -73,7 +72,7 @@ const worstNmse = (s: Summary) => (s.finalNmsePerConcept.length ? Math.max(...s.
 export function aggregateSeeds(
   config: string,
   runs: readonly { seed: number; summary: Summary }[],
-  criteria: EmergenceCriteria = defaultEmergenceCriteria
+  criteria: EmergenceCriteria
 ): SeedAggregate {
   if (runs.length === 0) throw new RangeError("aggregateSeeds needs at least one run")
   const col = (f: (s: Summary) => number) => runs.map((r) => f(r.summary))

@@ -6,13 +6,11 @@
  * Finite numbers are written verbatim.
  */
 import { Effect, ParseResult, Schema } from "effect"
-import { SummaryDecodeError } from "./errors"
+import { SummaryDecodeError } from "./errors.js"
 
 export interface Summary {
   config: string
   backend: string
-  /** ISO 8601 time the run was made */
-  createdAt: string
   /** [concept] normalised test MSE at the last checkpoint */
   finalNmsePerConcept: number[]
   reportedLayer: number
@@ -57,7 +55,6 @@ const Num = JsonSafeNumber
 export const Summary: Schema.Schema<Summary, SummaryEncoded> = Schema.Struct({
   config: Schema.String,
   backend: Schema.String,
-  createdAt: Schema.String,
   finalNmsePerConcept: Schema.mutable(Schema.Array(Num)),
   reportedLayer: Schema.Number,
   tdFirst: Num,
@@ -89,7 +86,6 @@ type JsonNum = number | "NaN" | "Infinity" | "-Infinity"
 export interface SummaryEncoded {
   readonly config: string
   readonly backend: string
-  readonly createdAt: string
   readonly finalNmsePerConcept: JsonNum[]
   readonly reportedLayer: number
   readonly tdFirst: JsonNum

@@ -1,6 +1,6 @@
 /** Rows of the headline-number tables shared by report.html and summary.md. */
-import { fmtNum } from "./figures/common"
-import type { ReportInput, StageTiming } from "./input"
+import { fmtNum } from "./figures/common.js"
+import type { ReportInput, StageTiming } from "./input.js"
 
 /** [label, value] pairs of the run's headline numbers. */
 export const headlineRows = (input: ReportInput): [string, string][] => {
@@ -26,6 +26,5 @@ export const headlineRows = (input: ReportInput): [string, string][] => {
 
 export const timingTotals = (t: readonly StageTiming[]) => ({
   count: t.length,
-  hits: t.filter((r) => r.cached).length,
   seconds: t.reduce((a, r) => a + r.seconds, 0)
 })

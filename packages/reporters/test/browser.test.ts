@@ -9,9 +9,9 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { chromium } from "playwright-core"
 import { describe, expect, it } from "vitest"
-import { FIGURES, renderReport } from "../src"
-import { makeReportInput } from "./fixture"
-import { pngSize } from "./svg-check"
+import { FIGURES, renderReport } from "../src/index.js"
+import { makeReportInput } from "./fixture.js"
+import { pngSize } from "./svg-check.js"
 
 const CHROMIUM = "/usr/bin/chromium"
 const hasChromium = existsSync(CHROMIUM)

@@ -4,7 +4,7 @@
  * with each drop; embeddings go from one cluster to {B1} vs {B2,B3,B4} to four clusters; patching
  * shows the two-cluster and four-cluster patterns. All noise comes from `seed`.
  */
-import type { ReportInput, Summary } from "../src"
+import type { ReportInput, Summary } from "../src/index.js"
 
 /** mulberry32: a tiny seeded generator, enough for fixture noise. */
 const makeRng = (seed: number) => {
@@ -64,16 +64,16 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     middle: [[6, 0], [-2, 0.5], [-2, -0.5], [-2.2, 0]],
     final: [[6, 0], [-3, 5], [-3, -5], [-7, 0]]
   }
-  const stageStep = { early: steps[1], middle: steps[Math.floor(nCk / 4)], final: steps[nCk - 1] }
+  const phaseStep = { early: steps[1], middle: steps[Math.floor(nCk / 4)], final: steps[nCk - 1] }
   const embeddings = (["umap", "pca"] as const).flatMap((method) =>
-    (["early", "middle", "final"] as const).map((stage) => ({
-      step: stageStep[stage],
-      stage,
+    (["early", "middle", "final"] as const).map((phase) => ({
+      step: phaseStep[phase],
+      phase,
       method,
       points: concepts.flatMap((_, c) =>
         Array.from({ length: perConcept }, () => ({
-          x: centres[stage][c][0] + rng.normal() * (method === "pca" ? 1.4 : 0.8),
-          y: centres[stage][c][1] + rng.normal() * (method === "pca" ? 1.4 : 0.8),
+          x: centres[phase][c][0] + rng.normal() * (method === "pca" ? 1.4 : 0.8),
+          y: centres[phase][c][1] + rng.normal() * (method === "pca" ? 1.4 : 0.8),
           concept: c
         }))
       )
@@ -88,9 +88,9 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       })
     )
   const unpatchedAt = (step: number) => concepts.map((_, c) => lossCurves.find((p) => p.step === step && p.concept === c)!.nmse)
-  const patching = (["middle", "final"] as const).map((stage) => {
-    const unpatched = unpatchedAt(stageStep[stage])
-    return { step: stageStep[stage], stage, layer: reportedLayer, matrix: patchMatrix(stage, unpatched), unpatched }
+  const patching = (["middle", "final"] as const).map((phase) => {
+    const unpatched = unpatchedAt(phaseStep[phase])
+    return { step: phaseStep[phase], phase, layer: reportedLayer, matrix: patchMatrix(phase, unpatched), unpatched }
   })
   const D = 16
   const r = 4
@@ -104,7 +104,7 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     { k, method: "lasso", nmse: Math.max(1e-3, Math.min(1, lsErr(k, D) * Math.exp(-k / 8))) },
     { k, method: "oracle", nmse: Math.max(1e-3, lsErr(k, r)) }
   ])
-  const pairwiseTD = [stageStep.early, stageStep.middle, stageStep.final].map((step) => ({
+  const pairwiseTD = [phaseStep.early, phaseStep.middle, phaseStep.final].map((step) => ({
     step,
     layer: reportedLayer,
     matrix: concepts.map((_, i) =>
@@ -113,7 +113,7 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       )
     )
   }))
-  const linearProbe = [stageStep.early, stageStep.middle, stageStep.final].flatMap((step) =>
+  const linearProbe = [phaseStep.early, phaseStep.middle, phaseStep.final].flatMap((step) =>
     Array.from({ length: nLayers + 1 }, (_, j) => ({
       step,
       layer: j - 1,
@@ -123,24 +123,23 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
   const tdAt = (step: number, layer: number) => tdCurves.find((p) => p.step === step && p.layer === layer)!.td
   const finalTd = tdCurves.filter((p) => p.step === steps[nCk - 1])
   const stageTimings = [
-    { stage: "generate-tasks", seconds: 0.8, cached: true },
-    { stage: "train", seconds: 1834.2, cached: false },
-    { stage: "capture-activations", seconds: 42.5, cached: false },
-    { stage: "task-decodability", seconds: 12.1, cached: false },
-    { stage: "umap", seconds: 9.7, cached: true },
-    { stage: "patching", seconds: 21.3, cached: false }
+    { stage: "generate-tasks", seconds: 0.8 },
+    { stage: "train", seconds: 1834.2 },
+    { stage: "capture-activations", seconds: 42.5 },
+    { stage: "task-decodability", seconds: 12.1 },
+    { stage: "umap", seconds: 9.7 },
+    { stage: "patching", seconds: 21.3 }
   ]
   const summary: Summary = {
     config: "part1-disjoint-4x4",
     backend: "tfjs-wasm",
-    createdAt: "2025-01-01T12:00:00.000Z",
     finalNmsePerConcept: unpatchedAt(steps[nCk - 1]),
     reportedLayer,
     tdFirst: tdAt(steps[0], reportedLayer),
     tdFinal: tdAt(steps[nCk - 1], reportedLayer),
     tdPeakLayerFinal: finalTd.reduce((a, b) => (b.td > a.td ? b : a)).layer,
     coupling: { spearmanPerConcept: [0.97, 0.95, 0.96, 0.94], lossHalfwayStep: [10000, 36000, 36000, null], tdHalfwayStep: 24000, meanSpearman: 0.955 },
-    patching: { step: stageStep.final, layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5, byLayer: [{ layer: 3, diagonalMean: 0.03, offDiagonalMean: 0.5, ratio: 16.7 }, { layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 }] },
+    patching: { step: phaseStep.final, layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5, byLayer: [{ layer: 3, diagonalMean: 0.03, offDiagonalMean: 0.5, ratio: 16.7 }, { layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 }] },
     stageSeconds: Object.fromEntries(stageTimings.map((t) => [t.stage, t.seconds])),
     artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" }
   }

@@ -2,11 +2,13 @@ import { existsSync } from "node:fs"
 import { Resvg } from "@resvg/resvg-js"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { DEFAULT_FONT_FILES, FIGURES, FigureRenderError, compactSvgNumbers, errorVsKSpec, loadFigureFonts, loadFontMetrics, namespaceSvgIds, patchingSpec, specToSvg, tdHeatmapSpec } from "../src"
-import { cellTextColor, chooseScaleType, fmtNum, scalePosition } from "../src/figures/common"
-import { evenlySpaced, pairwiseTdSelection } from "../src/figures/pairwise-td"
-import { patchingCells } from "../src/figures/patching"
-import { makeReportInput } from "./fixture"
+import { DEFAULT_FONT_FILES, FIGURES, FigureRenderError, errorVsKSpec, loadFigureFonts, patchingSpec, specToSvg, tdHeatmapSpec } from "../src/index.js"
+import { loadFontMetrics } from "../src/font-metrics.js"
+import { compactSvgNumbers, namespaceSvgIds } from "../src/render.js"
+import { cellTextColor, chooseScaleType, fmtNum, scalePosition } from "../src/figures/common.js"
+import { evenlySpaced, pairwiseTdSelection } from "../src/figures/pairwise-td.js"
+import { patchingCells } from "../src/figures/patching.js"
+import { makeReportInput } from "./fixture.js"
 
 describe("scale and format helpers", () => {
   it("chooses log only for positive data spanning more than the ratio", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { aggregateSeeds, median, seedAggregateJson, seedAggregateMarkdown, type Summary } from "../src"
-import { makeReportInput } from "./fixture"
+import { aggregateSeeds, seedAggregateJson, seedAggregateMarkdown, type Summary } from "../src/index.js"
+import { median } from "../src/seed-aggregate.js"
+import { makeReportInput } from "./fixture.js"
 
 const base = makeReportInput().summary
 const withNumbers = (tdFirst: number, tdFinal: number, nmse: number[], ratio: number | null): Summary => ({
@@ -20,13 +21,15 @@ describe("median", () => {
   })
 })
 
+const criteria = { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2 }
+
 describe("aggregateSeeds", () => {
   const runs = [
     { seed: 1, summary: withNumbers(0.25, 0.93, [0.04, 0.08, 0.05, 0.03], 2.9) },
     { seed: 2, summary: withNumbers(0.24, 0.87, [0.08, 0.07, 0.09, 0.04], 2.4) },
     { seed: 3, summary: withNumbers(0.45, 0.95, [0.02, 0.2, 0.05, 0.03], null) }
   ]
-  const a = aggregateSeeds("emergence", runs)
+  const a = aggregateSeeds("emergence", runs, criteria)
 
   it("puts every seed's value, the median, min and max in each metric row", () => {
     const td = a.metrics.find((m) => m.name === "TD final checkpoint")!
@@ -63,6 +66,6 @@ describe("aggregateSeeds", () => {
   })
 
   it("refuses an empty list", () => {
-    expect(() => aggregateSeeds("x", [])).toThrow(/at least one/)
+    expect(() => aggregateSeeds("x", [], criteria)).toThrow(/at least one/)
   })
 })

@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Summary, SummaryDecodeError, decodeSummaryJson, encodeSummaryJson } from "../src"
-import { makeReportInput } from "./fixture"
+import { Summary, SummaryDecodeError, decodeSummaryJson, encodeSummaryJson } from "../src/index.js"
+import { makeReportInput } from "./fixture.js"
 
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(Effect.either(e))
 

@@ -6,9 +6,9 @@
  * so predicting 0 scores nmse = 1 exactly. Rows with basis = -1 pool all sequences. The same
  * scoring applies to any predictions (e.g. a trained transformer's) via `scorePredictions`.
  */
-import { InvalidRequest } from "./errors"
-import type { RegressionBatch } from "./sampling"
-import type { Solver } from "./solvers"
+import { InvalidRequest } from "./errors.js"
+import type { RegressionBatch } from "./sampling.js"
+import type { Solver } from "./solvers.js"
 
 export interface ErrorCurvePoint {
   readonly k: number

@@ -11,8 +11,8 @@
  * `converged` is false if the path could not be followed (a singular G_AA, too many knots) or
  * the final duality gap exceeds 1e-9 * y.y / k.
  */
-import { lassoDualityGap, lassoGram, matVec, type LassoFit } from "./lasso"
-import { trySolveSpd } from "./linalg"
+import { lassoDualityGap, lassoGram, matVec, type LassoFit } from "./lasso.js"
+import { trySolveSpd } from "./linalg.js"
 
 export function lassoHomotopy(
   X: Float64Array, // [k, p]

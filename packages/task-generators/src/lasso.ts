@@ -17,7 +17,7 @@
  * Stopping: duality gap (scikit-learn's criterion, divided by k) <= tol * y.y / k; default tol
  * 1e-6 (scikit-learn's default is 1e-4), at most maxSweeps sweeps (default 10000).
  */
-import { trySolveSpd } from "./linalg"
+import { trySolveSpd } from "./linalg.js"
 
 export interface LassoOptions {
   /** L1 weight (default 0.01). */

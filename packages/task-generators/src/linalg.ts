@@ -2,7 +2,7 @@
  * Small dense linear algebra in float64 for the reference solvers (systems of size <= ~24).
  * Matrices are row-major Float64Arrays.
  */
-import { SolverError } from "./errors"
+import { SolverError } from "./errors.js"
 
 /** In-place Cholesky factorisation A = L L^T (lower triangle written into `a`); false if not SPD. */
 export function choleskyInPlace(a: Float64Array /* [n, n] */, n: number): boolean {

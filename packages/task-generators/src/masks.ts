@@ -14,7 +14,7 @@
  * so each coordinate belongs to exactly two bases of its group. (The paper only says "bases 1-4
  * live in dims 1-8"; this construction is our choice.)
  */
-import type { RegressionTaskParams } from "./params"
+import type { RegressionTaskParams } from "./params.js"
 
 /** Sorted coordinate indices of each basis. */
 export function basisSupports(params: RegressionTaskParams): Int32Array /* [nBases, rank] */ {

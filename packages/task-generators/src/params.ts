@@ -22,7 +22,7 @@
  * at fault; `RegressionTaskParamsFields` are the plain fields, for composing larger schemas.
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
-import { InvalidTaskParams } from "./errors"
+import { InvalidTaskParams } from "./errors.js"
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 

@@ -5,8 +5,8 @@
  * `data` is the flat row-major [numRows, listSize] array. The arrays are shared with the batch,
  * not copied.
  */
-import { InvalidRequest } from "./errors"
-import type { RegressionBatch } from "./sampling"
+import { InvalidRequest } from "./errors.js"
+import type { RegressionBatch } from "./sampling.js"
 
 export type RowColumn =
   | { readonly name: string; readonly type: "int32"; readonly data: Int32Array /* [numRows] */ }

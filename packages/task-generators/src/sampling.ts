@@ -13,9 +13,9 @@
  * of each basis.
  */
 import { Rng } from "@conceptscope/core"
-import { InvalidRequest } from "./errors"
-import { basisSupports } from "./masks"
-import { assertTaskParams, type RegressionTaskParams } from "./params"
+import { InvalidRequest } from "./errors.js"
+import { basisSupports } from "./masks.js"
+import { assertTaskParams, type RegressionTaskParams } from "./params.js"
 
 export interface RegressionBatch {
   readonly n: number

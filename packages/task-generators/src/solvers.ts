@@ -22,12 +22,12 @@
  *   near the noise level once k is a few examples past r.
  * - zero: predicts 0 (its nmse is ~1 by construction).
  */
-import { InvalidRequest } from "./errors"
-import { lassoFit, type LassoOptions } from "./lasso"
-import { lassoHomotopy } from "./lasso-homotopy"
-import { solveSpd } from "./linalg"
-import { basisSupports } from "./masks"
-import { assertTaskParams, type RegressionTaskParams } from "./params"
+import { InvalidRequest } from "./errors.js"
+import { lassoFit, type LassoOptions } from "./lasso.js"
+import { lassoHomotopy } from "./lasso-homotopy.js"
+import { solveSpd } from "./linalg.js"
+import { basisSupports } from "./masks.js"
+import { assertTaskParams, type RegressionTaskParams } from "./params.js"
 
 export interface Solver {
   readonly name: string

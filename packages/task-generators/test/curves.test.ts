@@ -11,7 +11,7 @@ import {
   zero,
   type ErrorCurvePoint,
   type RegressionTaskParams
-} from "../src"
+} from "../src/index.js"
 
 const at = (curve: ErrorCurvePoint[], k: number, basis = -1) => curve.find((r) => r.k === k && r.basis === basis)!
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { basisGroups, basisMasks, basisSupports, studyOverlappingDefaults, studyTaskDefaults, type RegressionTaskParams } from "../src"
+import { basisGroups, basisMasks, basisSupports, studyOverlappingDefaults, studyTaskDefaults, type RegressionTaskParams } from "../src/index.js"
 
 const rowsOf = (mask: Uint8Array, nBases: number, dim: number) =>
   Array.from({ length: nBases }, (_, b) => Array.from(mask.subarray(b * dim, (b + 1) * dim)))

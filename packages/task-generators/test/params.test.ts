@@ -9,7 +9,7 @@ import {
   studyOverlappingDefaults,
   studyTaskDefaults,
   validateTaskParams
-} from "../src"
+} from "../src/index.js"
 
 const fieldOf = (input: unknown): string => {
   const r = validateTaskParams(input)

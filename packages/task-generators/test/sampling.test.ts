@@ -10,7 +10,7 @@ import {
   weightPool,
   type RegressionBatch,
   type RegressionTaskParams
-} from "../src"
+} from "../src/index.js"
 
 const bytes = (b: RegressionBatch) =>
   [b.seqIds, b.basis, b.xs, b.ys, b.ws].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("hex"))
@@ -156,7 +156,7 @@ describe("sampling", () => {
 
 describe("normalised pools", () => {
   it("rescales every pool vector to squared norm r * scale^2 and keeps its direction", async () => {
-    const { weightPool } = await import("../src")
+    const { weightPool } = await import("../src/index.js")
     const base = { dim: 8, nBases: 4, rank: 2, layout: "disjoint" as const, groups: 2, noiseVariance: 0.01, nExamples: 6, weightScale: 1.5 }
     const raw = weightPool({ ...base, weightPool: { kind: "pool", size: 3, seed: 7 } })!
     const unit = weightPool({ ...base, weightPool: { kind: "pool", size: 3, seed: 7, normalize: true } })!

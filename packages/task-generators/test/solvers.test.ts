@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest"
 import { Rng } from "@conceptscope/core"
-import { lasso, lassoFit, lassoHomotopy, leastSquaresFit, SolverError, solveSpd, trySolveSpd } from "../src"
+import { lasso, SolverError } from "../src/index.js"
+import { lassoFit } from "../src/lasso.js"
+import { lassoHomotopy } from "../src/lasso-homotopy.js"
+import { solveSpd, trySolveSpd } from "../src/linalg.js"
+import { leastSquaresFit } from "../src/solvers.js"
 
 /** Gauss-Jordan elimination with partial pivoting (independent of the package's Cholesky); null if singular. */
 function gaussSolve(A: number[][], b: number[]): number[] | null {

@@ -5,8 +5,14 @@
  * `100m` gives any arch Llama-like dims of ~100M parameters (hidden 768, 12 layers, 12 heads, 4 kv heads,
  * intermediate 2048, vocab 32000, tied embeddings) for benchmarks.
  */
-import { type Dtype, TORCH_DTYPE } from "./dtypes"
-import { tokenizerLayout } from "./tokenizer"
+import { applyOverrides, OverrideError } from "@conceptscope/core"
+import type { Dtype as StoredDtype } from "@conceptscope/safetensors"
+import { tokenizerLayout } from "./tokenizer.js"
+
+/** Weight dtypes by their CLI names, with torch's name (config.json torch_dtype) and safetensors' name. */
+export type Dtype = "f32" | "bf16" | "f16"
+export const TORCH_DTYPE: Record<Dtype, string> = { f32: "float32", bf16: "bfloat16", f16: "float16" }
+export const SAFETENSORS_DTYPE: Record<Dtype, StoredDtype> = { f32: "F32", bf16: "BF16", f16: "F16" }
 
 export const ARCHS = ["llama", "llama3", "mistral", "qwen2", "gemma2", "olmo", "gpt2"] as const
 export type Arch = (typeof ARCHS)[number]
@@ -70,33 +76,21 @@ function size100m(arch: Arch, c: Config): Config {
 }
 
 /**
- * Applies "key=value" overrides; key may be dotted (rope_scaling.factor) and may start with "config.";
- * value is parsed as JSON when it parses (8, 1e-5, true, null, {"a":1}), else kept as a string.
+ * Applies "key=value" overrides (core's applyOverrides); key may be dotted (rope_scaling.factor) and may
+ * start with "config."; value is parsed as JSON when it parses (8, 1e-5, true, null, {"a":1}), else kept
+ * as a string.
  */
 export function applySets(config: Config, sets: readonly string[]): Config {
-  const out = structuredClone(config)
-  for (const s of sets) {
-    const eq = s.indexOf("=")
-    if (eq <= 0) throw new Error(`--set expects key=value, got "${s}"`)
-    const path = s.slice(0, eq).replace(/^config\./, "").split(".")
-    if (path.some((p) => p === "")) throw new Error(`--set: bad key "${s.slice(0, eq)}"`)
-    if (path[0] === "torch_dtype" || path[0] === "model_type") throw new Error(`--set ${path[0]}: use --dtype / --arch instead`)
-    const raw = s.slice(eq + 1)
-    let value: unknown
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      value = raw
-    }
-    let node = out as Config
-    for (const key of path.slice(0, -1)) {
-      const child = node[key]
-      if (child === null || typeof child !== "object" || Array.isArray(child)) node[key] = {}
-      node = node[key] as Config
-    }
-    node[path[path.length - 1]] = value
+  const stripped = sets.map((s) => s.replace(/^config\./, ""))
+  for (const s of stripped) {
+    const key = s.slice(0, Math.max(0, s.indexOf("="))).split(".")[0]
+    if (key === "torch_dtype" || key === "model_type") throw new Error(`--set ${key}: use --dtype / --arch instead`)
   }
-  return out
+  try {
+    return applyOverrides(config, stripped)
+  } catch (e) {
+    throw new Error(e instanceof OverrideError ? e.message : String(e))
+  }
 }
 
 /** Token ids, dtype and version stamped onto the (possibly overridden) config; keys sorted like HF writes them. */

@@ -5,18 +5,16 @@
  * Earlier model*.safetensors / index files in the directory are removed first, so a directory never
  * holds a stale mix of single-file and sharded weights.
  */
+import { planShards, writeShardedSafetensors } from "@conceptscope/safetensors"
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
-import { ARCHS, type Arch, buildConfig, type Config, generationConfig, maxLength, SIZES, type Size } from "./configs"
-import type { Dtype } from "./dtypes"
-import { planShards, shardFileName, shardIndex, writeSafetensors } from "./safetensors-writer"
-import { tokenizerConfigJson, tokenizerJson } from "./tokenizer"
-import { type InitProfile, tensorSpecs, type TensorSpec, tensorValues } from "./weights"
+import { ARCHS, type Arch, buildConfig, type Config, type Dtype, generationConfig, maxLength, SAFETENSORS_DTYPE, SIZES, type Size } from "./configs.js"
+import { tokenizerConfigJson, tokenizerJson } from "./tokenizer.js"
+import { type InitProfile, tensorSpecs, tensorValues } from "./weights.js"
 
-export { ARCHS, SIZES, buildConfig, type Arch, type Config, type Size } from "./configs"
-export { type Dtype, decode, f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from "./dtypes"
-export { tokenizerLayout } from "./tokenizer"
-export { parameterCount, tensorSpecs, type TensorSpec } from "./weights"
+export { ARCHS, SIZES, buildConfig, type Arch, type Config, type Dtype, type Size } from "./configs.js"
+export { tokenizerLayout } from "./tokenizer.js"
+export { parameterCount, tensorSpecs, type TensorSpec } from "./weights.js"
 
 export const DTYPES: readonly Dtype[] = ["f32", "bf16", "f16"]
 
@@ -56,8 +54,9 @@ function check(opts: TinyCheckpointOptions): Required<Omit<TinyCheckpointOptions
 export async function makeTinyCheckpoint(opts: TinyCheckpointOptions): Promise<TinyCheckpoint> {
   const o = check(opts)
   const config = buildConfig(o.arch, o.size, o.dtype, o.set)
-  const specs = tensorSpecs(o.arch, config, o.init)
-  const plan = planShards(specs, o.dtype, o.shards) // throws before anything is written
+  const stored = SAFETENSORS_DTYPE[o.dtype]
+  const specs = tensorSpecs(o.arch, config, o.init).map((s) => ({ ...s, dtype: stored }))
+  const plan = planShards(specs, o.shards) // throws before anything is written
   const dir = resolve(o.out)
   await mkdir(dir, { recursive: true })
   for (const name of await readdir(dir)) if (WEIGHT_FILE.test(name)) await rm(join(dir, name))
@@ -72,20 +71,11 @@ export async function makeTinyCheckpoint(opts: TinyCheckpointOptions): Promise<T
     await writeFile(join(dir, name), text)
     done(join(dir, name), Buffer.byteLength(text))
   }
-  const values = (t: { name: string }) => tensorValues(t as TensorSpec, o.seed)
 
   await json("config.json", config)
   await json("generation_config.json", generationConfig(config))
-  if (plan.length === 1) {
-    const path = join(dir, "model.safetensors")
-    done(path, await writeSafetensors(path, plan[0], o.dtype, values))
-  } else {
-    for (let i = 0; i < plan.length; i++) {
-      const path = join(dir, shardFileName(i + 1, plan.length))
-      done(path, await writeSafetensors(path, plan[i], o.dtype, values))
-    }
-    await json("model.safetensors.index.json", shardIndex(plan, o.dtype))
-  }
+  // model.safetensors, or model-0000i-of-0000N.safetensors + model.safetensors.index.json
+  await writeShardedSafetensors(dir, plan, (t) => tensorValues(t, o.seed), { metadata: { format: "pt" }, onFile: done })
   await json("tokenizer.json", tokenizerJson(o.arch))
   await json("tokenizer_config.json", tokenizerConfigJson(o.arch, maxLength(config)))
   return { dir, config, files }

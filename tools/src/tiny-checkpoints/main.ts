@@ -5,8 +5,10 @@
  * ("<bytes>\t<path>"); on bad arguments prints one "error: ..." line and exits 1.
  * --set takes config keys (dotted for nested: rope_scaling.factor=4; a leading "config." is allowed);
  * values are JSON when they parse, else strings. It may be repeated.
+ * @conceptscope/safetensors is imported from its build (dist/); to run from sources without building,
+ * add --conditions=@conceptscope/source after tsx.
  */
-import { ARCHS, type Arch, DTYPES, type Dtype, makeTinyCheckpoint, SIZES, type Size } from "./index"
+import { ARCHS, type Arch, DTYPES, type Dtype, makeTinyCheckpoint, SIZES, type Size } from "./index.js"
 
 const USAGE =
   "usage: main.ts --arch <" + ARCHS.join("|") + "> --out <dir> [--dtype f32|bf16|f16] [--shards N] [--seed S] [--size tiny|100m] [--init lively|hf] [--set key=value ...]"

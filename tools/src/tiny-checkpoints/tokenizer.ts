@@ -6,7 +6,7 @@
  * Families whose tokenizer adds a BOS (llama, llama3, mistral, gemma2) get a TemplateProcessing
  * post-processor "BOS $A"; the others (gpt2, qwen2, olmo) a plain ByteLevel one.
  */
-import type { Arch } from "./configs"
+import type { Arch } from "./configs.js"
 
 export interface SpecialToken {
   readonly content: string

@@ -10,13 +10,14 @@
  *   pass clip_qkv. Plain N(0, 0.02) would leave every such branch untested.
  * - "hf" (100m): N(0, initializer_range) matmuls and embeddings, biases N(0, 0.02), norms 1 + N(0, 0.02).
  */
-import type { Arch, Config } from "./configs"
-import { fillNormal } from "./prng"
-import type { PlannedTensor } from "./safetensors-writer"
+import type { Arch, Config } from "./configs.js"
+import { fillNormal } from "./prng.js"
 
 export type InitProfile = "lively" | "hf"
 
-export interface TensorSpec extends PlannedTensor {
+export interface TensorSpec {
+  readonly name: string
+  readonly shape: readonly number[] // PyTorch storage order, row-major
   readonly mean: number
   readonly std: number
 }

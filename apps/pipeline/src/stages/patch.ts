@@ -1,14 +1,16 @@
-import { defineStage, getColumn, tableFromRecords, type ArtifactRef } from "@conceptscope/artifacts"
+import { type ArtifactRef, defineStage, NoMeta, tableFromRecords } from "@conceptscope/artifacts"
 import { progress, residPost } from "@conceptscope/core"
 import { conceptMeans, patchingMatrix, type PositionedMeans } from "@conceptscope/interventions"
 import type { RegressionTransformer } from "@conceptscope/model-runners"
-import type { PatchingResult } from "@conceptscope/reporters"
 import type { RegressionBatch } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
-import { readTable, stagePromise, writeTable } from "./common"
-import { readDataset, selectBasis } from "./dataset"
-import { checkpointPath, loadModel, readCheckpoints } from "./model-io"
+import { useTensorBackend } from "../backend.js"
+import { checkpointAt, loadModel } from "./shared/checkpoints.js"
+import { readDataset, selectBasis } from "./shared/datasets.js"
+import { stagePromise, stageTry, writeTable } from "./shared/io.js"
+import { PATCHING_SPEC } from "./shared/tables.js"
+import { PhaseCheckpoints } from "./shared/phases.js"
 
 /**
  * Activation patching (the study's Fig. 3): at each of `layers`, the residual of source-basis sequences at the
@@ -22,9 +24,8 @@ export const PatchParams = Schema.Struct({
   positions: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
   perConcept: Schema.Int.pipe(Schema.positive()),
   nConcepts: Schema.Int.pipe(Schema.positive()),
-  checkpoints: Schema.Array(Schema.Struct({ step: Schema.Int, stage: Schema.Literal("middle", "final") }))
+  checkpoints: PhaseCheckpoints
 })
-
 
 /** Normalised MSE over the x tokens after `firstPatched` (those whose prediction can see a patch). */
 export function scoreAfter(batch: RegressionBatch, preds: Float32Array, firstPatched: number): number {
@@ -52,15 +53,15 @@ const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interven
 
 export const patchStage = defineStage({
   name: "patch",
-  version: "2",
-  kind: "patching",
-  schemaVersion: 1,
+  version: "3",
+  schemaVersion: 2,
   params: PatchParams,
-  run: ({ params, inputs, dir }: { params: typeof PatchParams.Type; inputs: { run: ArtifactRef; probe: ArtifactRef; eval: ArtifactRef }; dir: string }) =>
+  meta: NoMeta,
+  run: ({ params, inputs, dir }: { params: typeof PatchParams.Type; inputs: { train: ArtifactRef; probeset: ArtifactRef; evalset: ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
-      const probe = yield* readDataset(inputs.probe)
-      const evalSet = yield* readDataset(inputs.eval)
-      const checkpoints = yield* readCheckpoints(inputs.run)
+      yield* useTensorBackend
+      const probe = yield* readDataset(inputs.probeset)
+      const evalSet = yield* readDataset(inputs.evalset)
       const positions = Array.from(params.positions)
       const firstPatched = Math.min(...positions)
       const C = params.nConcepts
@@ -68,21 +69,20 @@ export const patchStage = defineStage({
       const records: Record<string, unknown>[] = []
       const bar = progress("patch", params.checkpoints.length * params.layers.length * C * C)
       for (const target of params.checkpoints) {
-        const ck = checkpoints.find((c) => c.step === target.step)
-        if (!ck) return yield* Effect.die(new Error(`patch: no checkpoint at step ${target.step}`))
+        const ck = yield* checkpointAt("patch", inputs.train, target.step)
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const model = yield* loadModel("patch", checkpointPath(inputs.run, ck.file))
+            const model = yield* loadModel("patch", inputs.train, ck.file)
             const d = model.config.dModel
             // Probe-set activations at every patched layer in one forward: captured [n, P, d] per hook.
             const hooks = params.layers.map((l) => residPost(l))
-            const caps = tf.tidy(() => {
+            const caps = yield* stageTry("patch", () => tf.tidy(() => {
               const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
                 capture: { hooks, positions }
               })
               r.preds.dispose()
               return hooks.map((h) => r.captured.get(h)!)
-            })
+            }))
             for (const [li, layer] of params.layers.entries()) {
               const hook = hooks[li]
               const all = caps[li].dataSync() as Float32Array // [n, P, d]
@@ -110,41 +110,17 @@ export const patchStage = defineStage({
                 )
               )
               for (let s = 0; s < C; s++) {
-                records.push({ step: ck.step, stage: target.stage, layer, source: s, target: -1, nmse: result.unpatched[s] })
+                records.push({ step: ck.step, phase: target.phase, layer, source: s, target: -1, nmse: result.unpatched[s] })
                 for (let t = 0; t < C; t++)
-                  records.push({ step: ck.step, stage: target.stage, layer, source: s, target: t, nmse: result.matrix[s][t] })
+                  records.push({ step: ck.step, phase: target.phase, layer, source: s, target: t, nmse: result.matrix[s][t] })
               }
             }
           })
         )
       }
       bar.done()
-      const spec = { step: "int32", stage: "string", layer: "int32", source: "int32", target: "int32", nmse: "float64" } as const
-      yield* writeTable(dir, "patching.parquet", tableFromRecords(spec, records))
-      return { rowCount: records.length }
+      yield* writeTable(dir, "patching.parquet", tableFromRecords(PATCHING_SPEC, records))
+      return { rowCount: records.length, meta: {} }
     })
 })
 
-export const readPatching = (ref: ArtifactRef) =>
-  Effect.map(readTable(ref, "patching.parquet"), (t): PatchingResult[] => {
-    const step = getColumn(t, "step", "int32").data
-    const stage = getColumn(t, "stage", "string").data
-    const layer = getColumn(t, "layer", "int32").data
-    const source = getColumn(t, "source", "int32").data
-    const target = getColumn(t, "target", "int32").data
-    const nmse = getColumn(t, "nmse", "float64").data
-    const byStep = new Map<string, PatchingResult>()
-    let C = 0
-    for (let i = 0; i < t.numRows; i++) C = Math.max(C, source[i] + 1)
-    for (let i = 0; i < t.numRows; i++) {
-      const key = `${step[i]}/${layer[i]}`
-      let r = byStep.get(key)
-      if (!r) {
-        r = { step: step[i], stage: stage[i] as "middle" | "final", layer: layer[i], matrix: Array.from({ length: C }, () => new Array(C).fill(NaN)), unpatched: new Array(C).fill(NaN) }
-        byStep.set(key, r)
-      }
-      if (target[i] < 0) r.unpatched[source[i]] = nmse[i]
-      else r.matrix[source[i]][target[i]] = nmse[i]
-    }
-    return [...byStep.values()].sort((a, b) => a.step - b.step || a.layer - b.layer)
-  })

@@ -1,9 +1,9 @@
 /** Effect-returning wrappers of the Promise API, failing with ParquetError in the error channel. */
 import { Effect } from "effect"
-import { toParquetError, type ParquetError } from "./errors"
-import { readParquetFile, readParquetSchema } from "./read"
-import type { ParquetSchemaInfo, ParquetReadOptions, Table, ParquetWriteOptions } from "./table"
-import { writeParquetFile } from "./write"
+import { toParquetError, type ParquetError } from "./errors.js"
+import { readParquetFile, readParquetSchema } from "./read.js"
+import type { ParquetSchemaInfo, ParquetReadOptions, Table, ParquetWriteOptions } from "./table.js"
+import { writeParquetFile } from "./write.js"
 
 export const writeParquet = (path: string, table: Table, opts?: ParquetWriteOptions): Effect.Effect<void, ParquetError> =>
   Effect.tryPromise({ try: () => writeParquetFile(path, table, opts), catch: (e) => toParquetError(path, e) })

@@ -3,7 +3,7 @@
  * Fixed-width numeric columns are returned as views on the caller's typed array (no copy),
  * so the file writer can hand them straight to writev.
  */
-import type { Column } from "./table"
+import type { Column } from "./table.js"
 
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 

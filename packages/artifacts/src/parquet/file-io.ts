@@ -1,7 +1,7 @@
 /** Low-level file reads: exact positional reads and the Parquet footer. */
 import type { FileHandle } from "node:fs/promises"
 import { parquetMetadata, type FileMetaData } from "hyparquet"
-import { ParquetError, toParquetError } from "./errors"
+import { ParquetError, toParquetError } from "./errors.js"
 
 /** Read exactly `dest.length` bytes at `position` into `dest`. */
 export async function readExact(fh: FileHandle, dest: Uint8Array, position: number, file: string): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Thrift serialisation of the page header and the file footer (FileMetaData) for the layout
- * this writer produces: required columns, one PLAIN data page v1 per column chunk, uncompressed.
+ * this writer produces: required columns, one PLAIN data page v1 per column chunk, uncompressed;
+ * and the page-header fields the fast reader checks, read back.
  */
 import {
   CODEC_UNCOMPRESSED,
@@ -11,9 +12,9 @@ import {
   PAGE_DATA,
   physicalType,
   Repetition
-} from "./format"
-import type { ColumnInfo } from "./table"
-import { ThriftWriter } from "./thrift"
+} from "./format.js"
+import type { ColumnInfo } from "./table.js"
+import { ThriftReader, ThriftWriter } from "./thrift.js"
 
 /** Where one column chunk landed in the file and what it holds. */
 export interface ChunkMeta {
@@ -44,6 +45,55 @@ export function pageHeader(numValues: number, bodySize: number): Uint8Array {
   w.structEnd()
   w.structEnd()
   return w.bytes()
+}
+
+/**
+ * The PageHeader fields the fast reader uses (parquet.thrift ids in comments). The ones it checks
+ * (type, compressed size, num_values, encoding) must be present; the others are optional here.
+ */
+export interface PageHeaderInfo {
+  type: number // 1, PageType
+  uncompressedPageSize?: number // 2
+  compressedPageSize: number // 3
+  /** 5, DataPageHeader: num_values (1), encoding (2), definition/repetition level encodings (3, 4) */
+  dataPage?: { numValues: number; encoding: number; defLevelEncoding?: number; repLevelEncoding?: number }
+}
+
+/**
+ * Read the PageHeader at `offset` of `bytes`; `end` is where the page body starts. Other fields
+ * (crc, statistics, other page kinds) are skipped, as are optional ones of another type. Throws
+ * RangeError on malformed input or a checked field that is missing or not an i32.
+ */
+export function readPageHeader(bytes: Uint8Array, offset = 0): { header: PageHeaderInfo; end: number } {
+  const r = new ThriftReader(bytes, offset)
+  let type: number | undefined
+  let uncompressedPageSize: number | undefined
+  let compressedPageSize: number | undefined
+  let dataPage: PageHeaderInfo["dataPage"]
+  r.structBegin()
+  for (let h = r.field(); h.type !== 0; h = r.field()) {
+    if (h.id === 1) type = r.i32(h.type)
+    else if (h.id === 2) uncompressedPageSize = r.optI32(h.type)
+    else if (h.id === 3) compressedPageSize = r.i32(h.type)
+    else if (h.id === 5 && h.type === 12) {
+      let numValues: number | undefined
+      let encoding: number | undefined
+      const levels: (number | undefined)[] = []
+      r.structBegin()
+      for (let g = r.field(); g.type !== 0; g = r.field()) {
+        if (g.id === 1) numValues = r.i32(g.type)
+        else if (g.id === 2) encoding = r.i32(g.type)
+        else if (g.id === 3 || g.id === 4) levels[g.id] = r.optI32(g.type)
+        else r.skip(g.type)
+      }
+      r.structEnd()
+      if (numValues === undefined || encoding === undefined) throw new RangeError("data page header lacks a required field")
+      dataPage = { numValues, encoding, defLevelEncoding: levels[3], repLevelEncoding: levels[4] }
+    } else r.skip(h.type)
+  }
+  r.structEnd()
+  if (type === undefined || compressedPageSize === undefined) throw new RangeError("page header lacks a required field")
+  return { header: { type, uncompressedPageSize, compressedPageSize, dataPage }, end: r.offset }
 }
 
 function writeSchema(w: ThriftWriter, columns: ColumnInfo[]): void {

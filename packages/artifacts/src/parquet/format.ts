@@ -1,5 +1,5 @@
 /** Constants of the Parquet format and of this writer's layout. */
-import type { Column, ColumnInfo } from "./table"
+import type { Column, ColumnInfo } from "./table.js"
 
 /** `created_by` of files written here; the reader's fast path keys on its prefix. */
 export const CREATED_BY_PREFIX = "conceptscope-parquet"
@@ -15,6 +15,20 @@ export const Repetition = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const
 export const Converted = { UTF8: 0, LIST: 3 } as const
 export const Encoding = { PLAIN: 0, RLE: 3 } as const
 export const PAGE_DATA = 0
+/** Names of the PageType and Encoding enum values, by number (for messages). */
+export const PAGE_TYPE_NAMES = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"] as const
+export const ENCODING_NAMES = [
+  "PLAIN",
+  "GROUP_VAR_INT",
+  "PLAIN_DICTIONARY",
+  "RLE",
+  "BIT_PACKED",
+  "DELTA_BINARY_PACKED",
+  "DELTA_LENGTH_BYTE_ARRAY",
+  "DELTA_BYTE_ARRAY",
+  "RLE_DICTIONARY",
+  "BYTE_STREAM_SPLIT"
+] as const
 export const CODEC_UNCOMPRESSED = 0
 
 /** Physical type of a column's leaf. */

@@ -5,12 +5,12 @@
  */
 import type { FileHandle } from "node:fs/promises"
 import type { ColumnChunk, FileMetaData } from "hyparquet"
-import { parquetHeader } from "hyparquet/src/column.js"
-import { LITTLE_ENDIAN } from "./encode-values"
-import { ParquetError } from "./errors"
-import { readExact } from "./file-io"
-import { COLUMNS_KEY, CREATED_BY_PREFIX, leafPath } from "./format"
-import { allocateColumn, type Column, type ColumnInfo, type Table } from "./table"
+import { LITTLE_ENDIAN } from "./encode-values.js"
+import { ParquetError } from "./errors.js"
+import { readExact } from "./file-io.js"
+import { readPageHeader } from "./footer.js"
+import { COLUMNS_KEY, CREATED_BY_PREFIX, Encoding, ENCODING_NAMES, leafPath, PAGE_DATA, PAGE_TYPE_NAMES } from "./format.js"
+import { allocateColumn, type Column, type ColumnInfo, type Table } from "./table.js"
 
 /** Column list stored by our writer, or undefined when the file is not ours. */
 export function ownColumns(meta: FileMetaData): ColumnInfo[] | undefined {
@@ -41,21 +41,27 @@ const fixedWidth = (c: ColumnInfo): number | undefined => {
   }
 }
 
+/** Name of an enum value for messages (the number itself when unknown). */
+const enumName = (names: readonly string[], v: number | undefined): string => (v === undefined ? "undefined" : (names[v] ?? String(v)))
+
 /** Parse the page header at the start of `head`; returns the body offset within `head`. */
 function checkHeader(head: Uint8Array, chunkLen: number, numValues: number, file: string, field: string): number {
-  const reader = { view: new DataView(head.buffer, head.byteOffset, head.byteLength), offset: 0 }
-  let header
+  let parsed
   try {
-    header = parquetHeader(reader)
+    parsed = readPageHeader(head)
   } catch {
     throw new ParquetError({ file, field, reason: "unreadable page header" })
   }
-  const dp = header.data_page_header
-  if (header.type !== "DATA_PAGE" || dp?.encoding !== "PLAIN" || dp.num_values !== numValues)
-    throw new ParquetError({ file, field, reason: `unexpected page layout (${header.type}, ${dp?.encoding}, ${dp?.num_values} values)` })
-  if (reader.offset + header.compressed_page_size !== chunkLen)
-    throw new ParquetError({ file, field, reason: "column chunk holds more than one page" })
-  return reader.offset
+  const { header, end } = parsed
+  const dp = header.dataPage
+  if (header.type !== PAGE_DATA || dp?.encoding !== Encoding.PLAIN || dp.numValues !== numValues)
+    throw new ParquetError({
+      file,
+      field,
+      reason: `unexpected page layout (${enumName(PAGE_TYPE_NAMES, header.type)}, ${enumName(ENCODING_NAMES, dp?.encoding)}, ${dp?.numValues} values)`
+    })
+  if (end + header.compressedPageSize !== chunkLen) throw new ParquetError({ file, field, reason: "column chunk holds more than one page" })
+  return end
 }
 
 /** Read one column chunk of `rows` rows into `out` starting at row `row0`. */

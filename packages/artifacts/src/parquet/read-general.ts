@@ -5,8 +5,8 @@
  * the same length (as float32 vectors; doubles are rounded to float32).
  */
 import { parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from "hyparquet"
-import { ParquetError, toParquetError } from "./errors"
-import { allocateColumn, type Column, type ColumnInfo, type ColumnType, type Table } from "./table"
+import { ParquetError, toParquetError } from "./errors.js"
+import { allocateColumn, type Column, type ColumnInfo, type ColumnType, type Table } from "./table.js"
 
 const SMALL_INTS = new Set(["INT_8", "INT_16", "INT_32", "UINT_8", "UINT_16"])
 

@@ -3,12 +3,12 @@
  */
 import { open, type FileHandle } from "node:fs/promises"
 import type { AsyncBuffer, FileMetaData } from "hyparquet"
-import { ParquetError, toParquetError } from "./errors"
-import { readExact, readFooter } from "./file-io"
-import { COLUMNS_KEY } from "./format"
-import { ownColumns, readFast } from "./read-fast"
-import { describeNode, firstListLength, readGeneral, topLevelNodes } from "./read-general"
-import type { ColumnInfo, ParquetSchemaInfo, ParquetReadOptions, Table } from "./table"
+import { ParquetError, toParquetError } from "./errors.js"
+import { readExact, readFooter } from "./file-io.js"
+import { COLUMNS_KEY } from "./format.js"
+import { ownColumns, readFast } from "./read-fast.js"
+import { describeNode, firstListLength, readGeneral, topLevelNodes } from "./read-general.js"
+import type { ColumnInfo, ParquetSchemaInfo, ParquetReadOptions, Table } from "./table.js"
 
 /** hyparquet's file abstraction over an open handle (reads only the byte ranges asked for). */
 const asyncBuffer = (fh: FileHandle, size: number, file: string): AsyncBuffer => ({

@@ -4,11 +4,11 @@
  * footer. Until close() the file has no footer and is not a valid Parquet file.
  */
 import { open, rm, type FileHandle } from "node:fs/promises"
-import { ParquetError, toParquetError } from "./errors"
-import type { RowGroupMeta } from "./footer"
-import { MAGIC } from "./format"
-import { allocateColumn, tableSchema, validateTable, type ColumnInfo, type Table } from "./table"
-import { checkHost, encodeFooter, encodeRowGroup, writeParts } from "./write"
+import { ParquetError, toParquetError } from "./errors.js"
+import type { RowGroupMeta } from "./footer.js"
+import { MAGIC } from "./format.js"
+import { allocateColumn, tableSchema, validateTable, type ColumnInfo, type Table } from "./table.js"
+import { checkHost, encodeFooter, encodeRowGroup, writeParts } from "./write.js"
 
 export interface ParquetStreamOptions {
   kvMetadata?: Record<string, string>

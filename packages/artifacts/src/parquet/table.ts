@@ -1,4 +1,4 @@
-import { ParquetError } from "./errors"
+import { ParquetError } from "./errors.js"
 
 /** One column of a table. All columns are non-null; `data` holds exactly `numRows` values. */
 export type Column =

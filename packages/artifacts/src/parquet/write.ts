@@ -10,11 +10,11 @@ import {
   LITTLE_ENDIAN,
   vectorDefLevels,
   vectorRepLevels
-} from "./encode-values"
-import { ParquetError, toParquetError } from "./errors"
-import { fileMetadata, pageHeader, type ChunkMeta, type RowGroupMeta } from "./footer"
-import { COLUMNS_KEY, MAGIC } from "./format"
-import { tableSchema, validateTable, type Column, type ColumnInfo, type Table, type ParquetWriteOptions } from "./table"
+} from "./encode-values.js"
+import { ParquetError, toParquetError } from "./errors.js"
+import { fileMetadata, pageHeader, type ChunkMeta, type RowGroupMeta } from "./footer.js"
+import { COLUMNS_KEY, MAGIC } from "./format.js"
+import { tableSchema, validateTable, type Column, type ColumnInfo, type Table, type ParquetWriteOptions } from "./table.js"
 
 const TARGET_ROW_GROUP_BYTES = 128 * 1024 * 1024
 const MAX_PAGE_BYTES = 2 ** 31 - 1 // page sizes are thrift i32

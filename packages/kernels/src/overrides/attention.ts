@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import type { BlasThreads } from "../blas-threads"
-import { addKernel, offsetOf } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import type { BlasThreads } from "../blas-threads.js"
+import { addKernel, offsetOf } from "../wasm-backend.js"
 
 /**
  * Fused softmax attention on the models' position-major layout (native/attention.h), registered on

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import { addKernel, offsetOf, sizeOf } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import { addKernel, offsetOf, sizeOf } from "../wasm-backend.js"
 
 /**
  * Fused kernels tfjs does not have, registered on wasm under new names and called through

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { offsetOf, overrideKernel, sizeOf, type WasmBackend } from "../wasm-backend"
+import { offsetOf, overrideKernel, sizeOf, type WasmBackend } from "../wasm-backend.js"
 
 /**
  * GatherV2 (tf.gather) of 4-byte elements (float32, int32) with batchDims 0, as block copies on the

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import { offsetOf, overrideKernel, sizeOf, stridesOf, type WasmBackend } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import { offsetOf, overrideKernel, sizeOf, stridesOf, type WasmBackend } from "../wasm-backend.js"
 
 /** out (contiguous, `shape`) <- x viewed from element `start` with `strides`. */
 function gather(addon: KernelsAddon, backend: WasmBackend, x: tf.TensorInfo, shape: number[], start: number, strides: number[]): tf.TensorInfo {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import type { BlasThreads } from "../blas-threads"
-import { offsetOf, overrideKernel, sizeOf, stridesOf, type KernelArgs, type WasmBackend } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import type { BlasThreads } from "../blas-threads.js"
+import { offsetOf, overrideKernel, sizeOf, stridesOf, type KernelArgs, type WasmBackend } from "../wasm-backend.js"
 
 /** Activations of _FusedMatMul the addon applies; others (prelu) go to the stock kernel. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 }

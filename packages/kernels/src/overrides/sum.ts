@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import { offsetOf, overrideKernel, sizeOf } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import { offsetOf, overrideKernel, sizeOf } from "../wasm-backend.js"
 
 /** Sum of x [rows, cols] (row-major) over rows -> out [cols], float64 accumulators (the no-addon path). */
 export function sumLeadingInto(x: Float32Array, rows: number, cols: number, out: Float32Array): void {

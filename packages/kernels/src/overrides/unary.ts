@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs"
-import type { KernelsAddon } from "../addon"
-import { offsetOf, overrideKernel, sizeOf } from "../wasm-backend"
+import type { KernelsAddon } from "../addon.js"
+import { offsetOf, overrideKernel, sizeOf } from "../wasm-backend.js"
 
 /**
  * Float32 Tanh (tanhf) and Exp (a vectorised exp, relative error < 2e-7, exact 0 / +inf outside float's

@@ -1,5 +1,5 @@
 import type * as tf from "@tensorflow/tfjs"
-import { overrideKernel, zeroCopy } from "../wasm-backend"
+import { overrideKernel, zeroCopy } from "../wasm-backend.js"
 
 /**
  * Pure-JS replacements that need no addon:

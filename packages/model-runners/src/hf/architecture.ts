@@ -1,6 +1,6 @@
 import type * as tf from "@tensorflow/tfjs"
-import { ModelConfigError } from "../errors"
-import type { HookRunner } from "../hook-points"
+import { ModelConfigError } from "../errors.js"
+import type { HookRunner } from "../hook-points.js"
 
 /** Sizes every decoder architecture exposes. */
 export interface DecoderDims {

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedKernelsActive, fusedRope } from "@conceptscope/kernels"
-import { softcap } from "./ops"
+import { softcap } from "./ops.js"
 
 /**
  * Attention pieces shared by the Hugging Face decoders: rotary embeddings (with Llama-3 and linear

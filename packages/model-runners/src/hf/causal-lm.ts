@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
-import { ForwardError } from "../errors"
-import { HookRunner, type ForwardOptions } from "../hook-points"
-import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./architecture"
-import { HfCheckpoint } from "./checkpoint"
-import { architectureFor } from "./load-architecture"
+import { ForwardError } from "../errors.js"
+import { HookRunner, type ForwardOptions } from "../hook-points.js"
+import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./architecture.js"
+import { HfCheckpoint } from "./checkpoint.js"
+import { architectureFor } from "./load-architecture.js"
 
 /**
  * A pretrained causal LM from a local Hugging Face directory, with the same capture / intervention API

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { CheckpointError } from "../errors"
-import { SafetensorsReader } from "../safetensors-reader"
+import { CheckpointError } from "../errors.js"
+import { SafetensorsReader } from "@conceptscope/safetensors"
 
 /**
  * A local Hugging Face model directory: `config.json`, and `model.safetensors` or the shards named by

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import type { Intervention } from "@conceptscope/core"
-import { ForwardError } from "../errors"
-import type { KvCache } from "./architecture"
-import type { CausalLM, StepInput } from "./causal-lm"
+import { ForwardError } from "../errors.js"
+import type { KvCache } from "./architecture.js"
+import type { CausalLM, StepInput } from "./causal-lm.js"
 
 /**
  * Teacher-forced scoring and greedy generation on a CausalLM, both with interventions.

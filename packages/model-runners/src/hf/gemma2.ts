@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs"
-import { applyRope, attention } from "./attention"
-import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { attnHooks, embedSpec, hook, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama"
-import { activation, gatedAct, linearT, rmsNorm, softcap } from "./ops"
-import type { RopeScaling } from "./attention"
+import { applyRope, attention } from "./attention.js"
+import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
+import { attnHooks, embedSpec, hook, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama.js"
+import { activation, gatedAct, linearT, rmsNorm, softcap } from "./ops.js"
+import type { RopeScaling } from "./attention.js"
 
 /**
  * Gemma-2 (HF modeling_gemma2.py):

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
-import { attention } from "./attention"
-import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { attnHooks, hook, maskFor, withCache } from "./llama"
-import { activation, layerNormAffine } from "./ops"
+import { attention } from "./attention.js"
+import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
+import { attnHooks, hook, maskFor, withCache } from "./llama.js"
+import { activation, layerNormAffine } from "./ops.js"
 
 /**
  * GPT-2 (HF modeling_gpt2.py): learned positions added to the token embedding, pre-LayerNorm blocks

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import type { HookName } from "@conceptscope/core"
-import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention"
-import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture"
-import { activation, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops"
+import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention.js"
+import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
+import { activation, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops.js"
 
 /**
  * Llama family: Llama 2, Llama 3 / 3.1 / 3.2 (llama3 RoPE scaling, tied embeddings), Mistral, Qwen2

@@ -1,10 +1,10 @@
 import * as path from "node:path"
-import { ModelConfigError } from "../errors"
-import { ConfigReader, type Architecture } from "./architecture"
-import { gemma2FromConfig } from "./gemma2"
-import { gpt2FromConfig } from "./gpt2"
-import { Llama, llamaFromConfig } from "./llama"
-import { olmoFromConfig } from "./olmo"
+import { ModelConfigError } from "../errors.js"
+import { ConfigReader, type Architecture } from "./architecture.js"
+import { gemma2FromConfig } from "./gemma2.js"
+import { gpt2FromConfig } from "./gpt2.js"
+import { Llama, llamaFromConfig } from "./llama.js"
+import { olmoFromConfig } from "./olmo.js"
 
 /** The model_types this package runs. */
 export const SUPPORTED_MODEL_TYPES = ["llama", "mistral", "qwen2", "gemma2", "olmo", "gpt2"] as const

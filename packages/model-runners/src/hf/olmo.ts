@@ -1,6 +1,6 @@
-import { ConfigReader } from "./architecture"
-import { Llama, readRope } from "./llama"
-import { activation } from "./ops"
+import { ConfigReader } from "./architecture.js"
+import { Llama, readRope } from "./llama.js"
+import { activation } from "./ops.js"
 
 /**
  * OLMo in the `OlmoForCausalLM` format of the OLMo-7B checkpoints (HF modeling_olmo.py): the Llama

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedGatedAct, fusedKernelsActive, fusedRmsNorm, nativeMatmulActive, type GatedAct } from "@conceptscope/kernels"
-import { gelu } from "../layers"
+import { gelu } from "../layers.js"
 
 /**
  * Small differentiable pieces shared by the Hugging Face architectures. Activations are 2D,

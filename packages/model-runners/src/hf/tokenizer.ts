@@ -1,7 +1,7 @@
 import { Tokenizer } from "@huggingface/tokenizers"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { CheckpointError } from "../errors"
+import { CheckpointError } from "../errors.js"
 
 /**
  * The checkpoint's tokenizer (`tokenizer.json` + `tokenizer_config.json`) through @huggingface/tokenizers.

@@ -3,11 +3,11 @@
  * middle and final checkpoints, one panel each, points coloured by concept. Coordinates of a
  * projection have no units, so the axes carry no ticks.
  */
-import type { EmbeddingStage, ReportInput } from "../input"
-import { conceptName } from "../input"
-import { type VlSpec, conceptColorScale, topLevel } from "./common"
+import type { Phase, ReportInput } from "../input.js"
+import { conceptName } from "../input.js"
+import { type VlSpec, conceptColorScale, topLevel } from "./common.js"
 
-const STAGE_ORDER: EmbeddingStage[] = ["early", "middle", "final"]
+const PHASE_ORDER: Phase[] = ["early", "middle", "final"]
 const PANEL = 210
 
 export const embeddingsSpec = (input: ReportInput): VlSpec | null => {
@@ -18,11 +18,11 @@ export const embeddingsSpec = (input: ReportInput): VlSpec | null => {
   const rows = methods.map((method) => {
     const panels = embeddings
       .filter((e) => e.method === method)
-      .sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage) || a.step - b.step)
+      .sort((a, b) => PHASE_ORDER.indexOf(a.phase) - PHASE_ORDER.indexOf(b.phase) || a.step - b.step)
       .map((e) => ({
         width: PANEL,
         height: PANEL,
-        title: { text: `${method.toUpperCase()} · ${e.stage}`, subtitle: `step ${e.step}, layer ${input.reportedLayer}` },
+        title: { text: `${method.toUpperCase()} · ${e.phase}`, subtitle: `step ${e.step}, layer ${input.reportedLayer}` },
         data: {
           values: e.points
             .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))

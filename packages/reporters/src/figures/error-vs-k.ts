@@ -3,8 +3,8 @@
  * reference solvers (least squares, lasso, the basis oracle, ...). The model is the thick solid
  * line; references are thinner and dashed. Rows sharing (k, method) are averaged.
  */
-import type { ReportInput } from "../input"
-import { type VlSpec, chooseScaleType, topLevel } from "./common"
+import type { ReportInput } from "../input.js"
+import { type VlSpec, chooseScaleType, topLevel } from "./common.js"
 
 export const MODEL_METHOD = "model"
 

@@ -2,15 +2,15 @@
  * The figures of a report, in order, each with the caption that tells a reader how to read it and
  * what the section says when its data is absent.
  */
-import type { ReportInput } from "../input"
-import type { VlSpec } from "./common"
-import { embeddingsSpec } from "./embeddings"
-import { errorVsKSpec } from "./error-vs-k"
-import { linearProbeSpec } from "./linear-probe"
-import { lossTdSpec } from "./loss-td"
-import { pairwiseTdSpec } from "./pairwise-td"
-import { patchingSpec } from "./patching"
-import { tdHeatmapSpec } from "./td-heatmap"
+import type { ReportInput } from "../input.js"
+import type { VlSpec } from "./common.js"
+import { embeddingsSpec } from "./embeddings.js"
+import { errorVsKSpec } from "./error-vs-k.js"
+import { linearProbeSpec } from "./linear-probe.js"
+import { lossTdSpec } from "./loss-td.js"
+import { pairwiseTdSpec } from "./pairwise-td.js"
+import { patchingSpec } from "./patching.js"
+import { tdHeatmapSpec } from "./td-heatmap.js"
 
 export interface FigureDef {
   /** file stem: figures/<name>.svg and .png */
@@ -100,4 +100,4 @@ export const FIGURES: readonly FigureDef[] = [
 
 const fmtChance = (i: ReportInput): string => (i.concepts.length > 0 ? `1/${i.concepts.length}` : "unknown")
 
-export type { VlSpec } from "./common"
+export type { VlSpec } from "./common.js"

@@ -2,8 +2,8 @@
  * Figure 6b: held-out accuracy of a linear concept probe per layer, one line per checkpoint
  * (lighter = earlier), with chance level 1/#concepts as a dotted rule.
  */
-import type { ReportInput } from "../input"
-import { type VlSpec, layerLabelExpr, topLevel } from "./common"
+import type { ReportInput } from "../input.js"
+import { type VlSpec, layerLabelExpr, topLevel } from "./common.js"
 
 export const linearProbeSpec = (input: ReportInput): VlSpec | null => {
   const rows = (input.linearProbe ?? []).filter((r) => Number.isFinite(r.testAcc))

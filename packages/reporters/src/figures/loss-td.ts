@@ -4,9 +4,9 @@
  * Dotted vertical rules mark the steps where each concept's loss, and TD, got halfway
  * (from summary.coupling), when known.
  */
-import type { ReportInput } from "../input"
-import { conceptName } from "../input"
-import { type VlSpec, chooseScaleType, conceptColorScale, finiteExtent, topLevel } from "./common"
+import type { ReportInput } from "../input.js"
+import { conceptName } from "../input.js"
+import { type VlSpec, chooseScaleType, conceptColorScale, finiteExtent, topLevel } from "./common.js"
 
 const WIDTH = 640
 

@@ -2,7 +2,7 @@
  * A labelled square-ish heatmap panel (rows x columns of named cells), shared by the patching
  * and pairwise-TD figures. Non-finite cells are dropped (left blank).
  */
-import { type VlSpec, cellTextColor, fmtNum, scalePosition } from "./common"
+import { type VlSpec, cellTextColor, fmtNum, scalePosition } from "./common.js"
 
 export interface MatrixCell {
   row: string

@@ -2,10 +2,10 @@
  * Figure 6a: pairwise TD matrices (TD computed on two concepts at a time; 0.5 is chance).
  * At most MAX_PANELS panels, evenly spaced over the entries given, in their (step, layer) order.
  */
-import type { PairwiseTd, ReportInput } from "../input"
-import { conceptName } from "../input"
-import { type VlSpec, finiteExtent, topLevel } from "./common"
-import { type MatrixCell, matrixPanel } from "./matrix"
+import type { PairwiseTd, ReportInput } from "../input.js"
+import { conceptName } from "../input.js"
+import { type VlSpec, finiteExtent, topLevel } from "./common.js"
+import { type MatrixCell, matrixPanel } from "./matrix.js"
 
 export const MAX_PANELS = 12
 

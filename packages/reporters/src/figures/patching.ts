@@ -4,10 +4,10 @@
  * patching; the last column is the unpatched NMSE of that source for reference. The diagonal
  * (self-patching) is outlined. One colour scale for all panels.
  */
-import type { ReportInput } from "../input"
-import { conceptName } from "../input"
-import { type VlSpec, chooseScaleType, finiteExtent, topLevel } from "./common"
-import { type MatrixCell, matrixPanel } from "./matrix"
+import type { ReportInput } from "../input.js"
+import { conceptName } from "../input.js"
+import { type VlSpec, chooseScaleType, finiteExtent, topLevel } from "./common.js"
+import { type MatrixCell, matrixPanel } from "./matrix.js"
 
 export const UNPATCHED = "unpatched"
 
@@ -23,8 +23,8 @@ export const patchingCells = (concepts: string[], matrix: number[][], unpatched:
 export const patchingSpec = (input: ReportInput): VlSpec | null => {
   const results = input.patching.filter((p) => p.matrix.length > 0)
   if (results.length === 0) return null
-  const stageOrder = { middle: 0, final: 1 }
-  const sorted = [...results].sort((a, b) => stageOrder[a.stage] - stageOrder[b.stage] || a.step - b.step || a.layer - b.layer)
+  const phaseOrder = { middle: 0, final: 1 }
+  const sorted = [...results].sort((a, b) => phaseOrder[a.phase] - phaseOrder[b.phase] || a.step - b.step || a.layer - b.layer)
   const all = sorted.flatMap((p) => [...p.matrix.flat(), ...p.unpatched])
   const scaleType = chooseScaleType(all)
   const domain = finiteExtent(all) ?? [0, 1]
@@ -33,7 +33,7 @@ export const patchingSpec = (input: ReportInput): VlSpec | null => {
   const names = Array.from({ length: n }, (_, i) => conceptName(input.concepts, i))
   const panels = sorted.map((p) =>
     matrixPanel({
-      title: { text: `${p.stage} checkpoint`, subtitle: `step ${p.step}, layer ${p.layer}` },
+      title: { text: `${p.phase} checkpoint`, subtitle: `step ${p.step}, layer ${p.layer}` },
       cells: patchingCells(input.concepts, p.matrix, p.unpatched),
       rows: names,
       cols: [...names, UNPATCHED],

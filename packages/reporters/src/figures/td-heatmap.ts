@@ -2,8 +2,8 @@
  * Figure 2: TD for every (checkpoint, layer), as a heatmap with layers bottom (embedding) to top.
  * Values are printed in the cells while the grid is small enough to read them.
  */
-import type { ReportInput } from "../input"
-import { type VlSpec, cellTextColor, layerLabelExpr, topLevel } from "./common"
+import type { ReportInput } from "../input.js"
+import { type VlSpec, cellTextColor, layerLabelExpr, topLevel } from "./common.js"
 
 /** Print values in cells only up to this many cells and this many checkpoints. */
 export const MAX_LABELLED_CELLS = 400

@@ -1,0 +1,40 @@
+// Bundles the CLI (src/main.ts) and the workspace packages it uses into dist/ with esbuild: one file
+// for start-up (effect, @effect/cli and the config code), the stages in chunks loaded on demand, so
+// `conceptscope --help` and a fully cached sweep start fast. Packages that ship native or wasm files, or
+// locate files next to their own modules, stay external and load from node_modules. The code-version
+// fingerprints of the sources the bundle was built from are compiled in (__CONCEPTSCOPE_FINGERPRINTS__).
+import { build } from "esbuild"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { tsImport } from "tsx/esm/api"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, "../..")
+const { computeFingerprints } = await tsImport("./src/experiment/code-version.ts", import.meta.url)
+const fingerprints = computeFingerprints(root)
+
+const EXTERNAL = ["@tensorflow/*", "@conceptscope/kernels", "@resvg/resvg-js", "vega", "vega-lite", "@huggingface/tokenizers", "umap-js", "ml-matrix", "hyparquet"]
+
+const out = path.join(here, "dist")
+const tmp = `${out}.tmp-${process.pid}`
+fs.rmSync(tmp, { recursive: true, force: true })
+await build({
+  entryPoints: [path.join(here, "src", "main.ts")],
+  outdir: tmp,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  conditions: ["@conceptscope/source"],
+  external: EXTERNAL,
+  sourcemap: "linked",
+  logLevel: "warning",
+  define: { __CONCEPTSCOPE_FINGERPRINTS__: JSON.stringify(fingerprints) },
+  // bundled CommonJS dependencies call require(); give them one
+  banner: { js: "import { createRequire as __csCreateRequire } from 'node:module'; const require = __csCreateRequire(import.meta.url);" }
+})
+fs.rmSync(out, { recursive: true, force: true })
+fs.renameSync(tmp, out)
+console.log(`conceptscope CLI: bundled ${path.relative(process.cwd(), path.join(out, "main.js"))}`)

@@ -1,0 +1,53 @@
+import { decodeParams, ParamsError } from "@conceptscope/artifacts"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { Experiment } from "../experiment/table.js"
+import { DEFAULT_EXPERIMENT, EXPERIMENTS } from "../experiments/index.js"
+import { appRoot } from "./app-root.js"
+import { applyOverrides } from "./overrides.js"
+
+/** The shipped presets. */
+export const configDir = () => path.join(appRoot(), "configs")
+/** The embedded default of `nx run pipeline:sweep`. */
+export const DEFAULT_CONFIG = "quick"
+
+/** A bare name ("emergence") means a shipped preset in apps/pipeline/configs; anything else is a path. */
+export function configPath(nameOrPath: string): string {
+  if (!nameOrPath.includes("/") && !nameOrPath.endsWith(".json")) return path.join(configDir(), `${nameOrPath}.json`)
+  return path.resolve(nameOrPath)
+}
+
+export interface LoadedConfig<C = unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly experiment: Experiment<any>
+  readonly config: C
+  /** the config file, relative to the working directory, as errors name it */
+  readonly file: string
+}
+
+const reason = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
+
+/**
+ * Read, parse, override and validate a config file against its experiment's schema (every cross-field
+ * check included). Every failure names the file, the field and the reason.
+ */
+export const loadConfig = (nameOrPath: string, overrides: readonly string[] = []): Effect.Effect<LoadedConfig, ParamsError> =>
+  Effect.gen(function* () {
+    const abs = yield* Effect.try({ try: () => configPath(nameOrPath), catch: (e) => new ParamsError({ file: nameOrPath, field: "(file)", reason: reason(e) }) })
+    const file = path.relative(process.cwd(), abs) || abs
+    const text = yield* Effect.try({
+      try: () => fs.readFileSync(abs, "utf8"),
+      catch: (e) => new ParamsError({ file, field: "(file)", reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : reason(e) })
+    })
+    const raw = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => new ParamsError({ file, field: "(json)", reason: reason(e) }) })
+    const withOverrides = yield* Effect.try({
+      try: () => applyOverrides(raw, overrides),
+      catch: (e) => (e instanceof ParamsError ? e : new ParamsError({ file: "--set", field: "(override)", reason: reason(e) }))
+    })
+    const name = (withOverrides as { experiment?: unknown }).experiment ?? DEFAULT_EXPERIMENT
+    const experiment = typeof name === "string" ? EXPERIMENTS[name] : undefined
+    if (!experiment) return yield* Effect.fail(new ParamsError({ file, field: "experiment", reason: `${JSON.stringify(name)} is not an experiment (${Object.keys(EXPERIMENTS).join(", ")})` }))
+    const config = yield* decodeParams(experiment.configSchema, withOverrides, file)
+    return { experiment, config, file }
+  })

@@ -1,0 +1,53 @@
+import { type ArtifactStore, ParamsError, runStage, StageError, type StageResult } from "@conceptscope/artifacts"
+import { note } from "@conceptscope/core"
+import { Effect } from "effect"
+import type { TensorBackend } from "../backend.js"
+import { codeVersion, fingerprints } from "./code-version.js"
+import { type AnyEntry, type Cell, type Experiment, stagesThrough } from "./table.js"
+
+/** What one cell's stages produced, by stage name. */
+export interface CellResult {
+  readonly seed: number
+  readonly results: Readonly<Record<string, StageResult>>
+}
+
+/** Any failure of a stage: a tagged error whose message is one line naming the file, the field and the reason. */
+export interface CellFailure {
+  readonly _tag: string
+  readonly message: string
+}
+
+const reasonOf = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
+
+/**
+ * Run one cell (one seed of one config) through `until` and the stages it needs, each through the
+ * artifact store: a stage's parameters come from its table entry, its version carries the hash of its
+ * code, its inputs are its upstream stages' artifacts. A rerun is a chain of cache hits, and a changed
+ * parameter recomputes only what depends on it.
+ */
+export const runCell = <C>(
+  experiment: Experiment<C>,
+  cell: Cell<C>,
+  opts: { readonly until: string; readonly file: string }
+): Effect.Effect<CellResult, CellFailure, ArtifactStore | TensorBackend> =>
+  Effect.gen(function* () {
+    const fp = yield* Effect.try({ try: fingerprints, catch: (e) => new StageError({ stage: "(code versions)", reason: reasonOf(e) }) })
+    const wanted = new Set(stagesThrough(experiment, opts.until))
+    const results: Record<string, StageResult> = {}
+    for (const entry of experiment.entries) {
+      if (!wanted.has(entry.name)) continue
+      const upstream = entry.upstream as readonly AnyEntry<C>[]
+      const meta = Object.fromEntries(upstream.map((u) => [u.name, results[u.name].meta]))
+      const inputs = Object.fromEntries(upstream.map((u) => [u.name, results[u.name].ref]))
+      const params = yield* Effect.try({
+        try: () => entry.params(cell, meta as never),
+        catch: (e) => new ParamsError({ file: opts.file, field: `(parameters of stage ${entry.name})`, reason: reasonOf(e) })
+      })
+      const stage = yield* Effect.tryPromise({ try: entry.load, catch: (e) => new StageError({ stage: entry.name, reason: `cannot load: ${reasonOf(e)}` }) })
+      const code = yield* Effect.try({ try: () => codeVersion(fp, entry.name, entry.packages, entry.source), catch: (e) => new StageError({ stage: entry.name, reason: reasonOf(e) }) })
+      const result = (yield* runStage({ ...stage, version: `${stage.version}+${code}` }, params, inputs, opts.file)) as StageResult
+      note(entry.name, result.cached ? `cache hit (seed ${cell.seed}) ${result.ref.key}` : `computed in ${result.seconds.toFixed(1)} s (seed ${cell.seed}) ${result.ref.key}`)
+      results[entry.name] = result
+    }
+    return { seed: cell.seed, results }
+  }) as Effect.Effect<CellResult, CellFailure, ArtifactStore | TensorBackend>

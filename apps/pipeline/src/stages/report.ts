@@ -1,0 +1,68 @@
+import { type ArtifactRef, defineStage, NoMeta, StageError } from "@conceptscope/artifacts"
+import { renderReportEffect } from "@conceptscope/reporters"
+import { Effect, Schema } from "effect"
+import { reportInput } from "./shared/report-input.js"
+import { readEmbeddings, readErrorCurves, readPatching, readTD, readTrainingCurves } from "./shared/tables.js"
+import { TrainMeta } from "./shared/train-params.js"
+
+/**
+ * The cell's report, drawn from stored artifacts only: `report.html` (self-contained), `summary.json`,
+ * `summary.md` and `figures/*.svg|png`. As an artifact of its own it is cached like every stage, and
+ * the sweep copies it to `<out>/<config>/seed-<seed>/`.
+ */
+export const ReportParams = Schema.Struct({
+  title: Schema.String,
+  configName: Schema.String,
+  description: Schema.String,
+  /** the config, shown in the report's parameters block */
+  config: Schema.Unknown,
+  notes: Schema.Array(Schema.String),
+  criteria: Schema.Struct({ maxFinalNmse: Schema.Number, maxTdFirstAboveChance: Schema.Number, minTdFinal: Schema.Number, minPatchingRatio: Schema.Number }),
+  nConcepts: Schema.Int.pipe(Schema.positive()),
+  /** the layer whose TD, embeddings and pairwise TD the report shows */
+  layer: Schema.Int,
+  /** the token position of the report's TD */
+  position: Schema.Int,
+  /** the peak-TD layer at the final checkpoint at `position` */
+  peakLayer: Schema.Int
+})
+
+type ReportInputs = {
+  evalset: ArtifactRef
+  probeset: ArtifactRef
+  train: ArtifactRef
+  evaluate: ArtifactRef
+  extract: ArtifactRef
+  probe: ArtifactRef
+  embed: ArtifactRef
+  patch: ArtifactRef
+  curves: ArtifactRef
+}
+
+export const reportStage = defineStage({
+  name: "report",
+  version: "1",
+  schemaVersion: 1,
+  params: ReportParams,
+  meta: NoMeta,
+  run: ({ params, inputs, dir }: { params: typeof ReportParams.Type; inputs: ReportInputs; dir: string }) =>
+    Effect.gen(function* () {
+      const train = yield* Schema.decodeUnknown(TrainMeta)(inputs.train.manifest.meta).pipe(
+        Effect.mapError((e) => new StageError({ stage: "report", reason: `${inputs.train.dir}/manifest.json: meta: ${e.message.split("\n")[0]}` }))
+      )
+      const refs = Object.entries(inputs) as [string, ArtifactRef][]
+      const input = reportInput({
+        ...params,
+        backend: train.backend,
+        curves: yield* readTrainingCurves(inputs.evaluate),
+        td: yield* readTD(inputs.probe),
+        embeddings: yield* readEmbeddings(inputs.embed),
+        patching: yield* readPatching(inputs.patch),
+        errors: yield* readErrorCurves(inputs.curves),
+        timings: refs.map(([stage, ref]) => ({ stage, seconds: ref.manifest.wallSeconds })),
+        artifactKeys: Object.fromEntries(refs.map(([stage, ref]) => [stage, `${ref.kind}/${ref.key}`]))
+      })
+      yield* renderReportEffect(input, dir)
+      return { rowCount: 1, meta: {} }
+    })
+})
