@@ -1,4 +1,5 @@
 import { type ArtifactRef, getColumn, recordsFromTable } from "@conceptscope/artifacts"
+import { Effect } from "effect"
 import type { Embedding, PatchingResult } from "@conceptscope/reporters"
 import { readArtifactTable, readRecords, type RecordOf } from "./io.js"
 
@@ -58,52 +59,40 @@ export const readTD = (ref: ArtifactRef) =>
 export const EMBEDDINGS_SPEC = { step: "int32", phase: "string", method: "string", x: "float32", y: "float32", concept: "int32", seq_id: "int32" } as const
 
 export const readEmbeddings = (ref: ArtifactRef) =>
-  readArtifactTable(ref, "embeddings.parquet", (t, file): Embedding[] => {
-    const step = getColumn(t, "step", "int32", file).data
-    const phase = getColumn(t, "phase", "string", file).data
-    const method = getColumn(t, "method", "string", file).data
-    const x = getColumn(t, "x", "float32", file).data
-    const y = getColumn(t, "y", "float32", file).data
-    const concept = getColumn(t, "concept", "int32", file).data
-    const sets = new Map<string, Embedding>()
-    for (let i = 0; i < t.numRows; i++) {
-      const key = `${step[i]}:${method[i]}`
-      let set = sets.get(key)
-      if (!set) {
-        set = { step: step[i], phase: phase[i] as Embedding["phase"], method: method[i] as Embedding["method"], points: [] }
-        sets.set(key, set)
+  readRecords(ref, "embeddings.parquet", EMBEDDINGS_SPEC).pipe(
+    Effect.map((rows) => {
+      const sets = new Map<string, Embedding>()
+      for (const r of rows) {
+        const key = `${r.step}:${r.method}`
+        let set = sets.get(key)
+        if (!set) sets.set(key, (set = { step: r.step, phase: r.phase as Embedding["phase"], method: r.method as Embedding["method"], points: [] }))
+        set.points.push({ x: r.x, y: r.y, concept: r.concept })
       }
-      set.points.push({ x: x[i], y: y[i], concept: concept[i] })
-    }
-    return [...sets.values()]
-  })
+      return [...sets.values()]
+    })
+  )
 
 /** `patching.parquet` of the patch stage: one row per (checkpoint, layer, source, target); target -1 = unpatched. */
 export const PATCHING_SPEC = { step: "int32", phase: "string", layer: "int32", source: "int32", target: "int32", nmse: "float64" } as const
 
 export const readPatching = (ref: ArtifactRef) =>
-  readArtifactTable(ref, "patching.parquet", (t, file): PatchingResult[] => {
-    const step = getColumn(t, "step", "int32", file).data
-    const phase = getColumn(t, "phase", "string", file).data
-    const layer = getColumn(t, "layer", "int32", file).data
-    const source = getColumn(t, "source", "int32", file).data
-    const target = getColumn(t, "target", "int32", file).data
-    const nmse = getColumn(t, "nmse", "float64", file).data
-    let C = 0
-    for (let i = 0; i < t.numRows; i++) C = Math.max(C, source[i] + 1)
-    const byStep = new Map<string, PatchingResult>()
-    for (let i = 0; i < t.numRows; i++) {
-      const key = `${step[i]}/${layer[i]}`
-      let r = byStep.get(key)
-      if (!r) {
-        r = { step: step[i], phase: phase[i] as PatchingResult["phase"], layer: layer[i], matrix: Array.from({ length: C }, () => new Array(C).fill(NaN)), unpatched: new Array(C).fill(NaN) }
-        byStep.set(key, r)
+  readRecords(ref, "patching.parquet", PATCHING_SPEC).pipe(
+    Effect.map((rows) => {
+      const C = rows.reduce((m, r) => Math.max(m, r.source + 1), 0)
+      const byStep = new Map<string, PatchingResult>()
+      for (const r of rows) {
+        const key = `${r.step}/${r.layer}`
+        let m = byStep.get(key)
+        if (!m) {
+          m = { step: r.step, phase: r.phase as PatchingResult["phase"], layer: r.layer, matrix: Array.from({ length: C }, () => new Array(C).fill(NaN)), unpatched: new Array(C).fill(NaN) }
+          byStep.set(key, m)
+        }
+        if (r.target < 0) m.unpatched[r.source] = r.nmse
+        else m.matrix[r.source][r.target] = r.nmse
       }
-      if (target[i] < 0) r.unpatched[source[i]] = nmse[i]
-      else r.matrix[source[i]][target[i]] = nmse[i]
-    }
-    return [...byStep.values()].sort((a, b) => a.step - b.step || a.layer - b.layer)
-  })
+      return [...byStep.values()].sort((a, b) => a.step - b.step || a.layer - b.layer)
+    })
+  )
 
 /** `errors.parquet` of the curves stage: one row per (method, basis, k); basis -1 pools all sequences; nmse = mse / mean y^2. */
 export const ERRORS_SPEC = { method: "string", basis: "int32", k: "int32", nmse: "float64" } as const
