@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { type AnyEntry, codeVersion, EXPERIMENTS, fingerprints, type Fingerprints, stageFiles } from "../src/index.js"
+import { type AnyEntry, codeVersion, EXPERIMENTS, fingerprints, type Fingerprints, stageFiles, withDependencies } from "../src/index.js"
 import { ROOT } from "./helpers.js"
 
 const stagesDir = path.join(ROOT, "apps/pipeline/src/stages")
@@ -20,6 +20,24 @@ describe("the stage tables", () => {
       for (const e of entries) expect(codeVersion(fingerprints(), e.name, e.packages), e.name).toMatch(/^[0-9a-f]{12}$/)
     })
   }
+
+  it("a stage that runs tfjs code starts the tensor backend (else tfjs falls back to its slow cpu backend)", () => {
+    const fp = fingerprints()
+    const usesTfjs = (p: string) => {
+      const deps = JSON.parse(fs.readFileSync(path.join(ROOT, "packages", p, "package.json"), "utf8")).dependencies ?? {}
+      return "@tensorflow/tfjs" in deps
+    }
+    // stages that import a tfjs-using package but compute no tensors
+    const noTensors: Record<string, string> = { report: "uses only the statistics of @conceptscope/probes (Spearman, halfway steps)" }
+    for (const [, experiment] of Object.entries(EXPERIMENTS))
+      for (const e of experiment.entries as readonly AnyEntry<unknown>[]) {
+        if (e.name in noTensors) continue
+        const files = stageFiles(fp, e.name)
+        const runsTfjs = files.some((f) => fp.files[f].packages.some((p) => withDependencies(fp, [p]).some(usesTfjs)) || /from "@tensorflow\/tfjs"/.test(fs.readFileSync(path.join(ROOT, "apps/pipeline/src", f), "utf8")))
+        const starts = /yield\* useTensorBackend/.test(fs.readFileSync(path.join(stagesDir, `${e.name}.ts`), "utf8"))
+        expect(starts, `${e.name} runs tfjs code: it must start the backend`).toBe(runsTfjs)
+      }
+  })
 
   it("every file in src/stages is a stage of some table", () => {
     const names = new Set(Object.values(EXPERIMENTS).flatMap((x) => (x.entries as readonly AnyEntry<unknown>[]).map((e) => e.name)))

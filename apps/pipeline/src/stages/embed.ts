@@ -2,6 +2,7 @@ import { type ArtifactRef, defineStage, NoMeta, tableFromRecords } from "@concep
 import { ActivationReader } from "@conceptscope/activation-store"
 import { pca2, umap2 } from "@conceptscope/probes"
 import { Effect, Schema } from "effect"
+import { useTensorBackend } from "../backend.js"
 import { PhaseCheckpoints } from "./shared/phases.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { EMBEDDINGS_SPEC } from "./shared/tables.js"
@@ -27,6 +28,7 @@ export const embedStage = defineStage({
   meta: NoMeta,
   run: ({ params, inputs, dir }: { params: typeof EmbedParams.Type; inputs: { extract: ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
+      yield* useTensorBackend // PCA runs on tfjs
       const reader = yield* stagePromise("embed", () => ActivationReader.open(inputs.extract.dir))
       const records: Record<string, unknown>[] = []
       for (const ck of params.checkpoints) {

@@ -3,6 +3,7 @@ import { ActivationReader } from "@conceptscope/activation-store"
 import { progress } from "@conceptscope/core"
 import { linearProbe, pairwiseTD, taskDecodability } from "@conceptscope/probes"
 import { Effect, Schema } from "effect"
+import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { TD_SPEC, type TDRow } from "./shared/tables.js"
 
@@ -45,6 +46,7 @@ export const probeStage = defineStage({
   meta: ProbeMeta,
   run: ({ params, inputs, dir }: { params: typeof ProbeParams.Type; inputs: { extract: ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
+      yield* useTensorBackend // distances and the linear probe run on tfjs
       const reader = yield* stagePromise("probe", () => ActivationReader.open(inputs.extract.dir))
       const cells = new Map<string, { checkpoint: number; layer: number }>()
       for (const s of reader.index.shards) cells.set(`${s.checkpoint}:${s.layer}`, { checkpoint: s.checkpoint, layer: s.layer })
