@@ -280,13 +280,15 @@ export function formatParquetBench(rows: Row[]): string {
 
 /**
  * Short Markdown summary: writes, then reads of every writer's files. Activation cells are MB/s of
- * column values, small-table cells ms per file; each with its time relative to ours in brackets.
+ * column values, small-table cells ms per file; in brackets the time relative to ours (ours on our
+ * files: relative to raw fs).
  */
 export function formatParquetSummary(rows: Row[]): string {
   const cellOf = (r: Row | undefined): string => {
     if (!r) return ""
     const v = r.dataset.startsWith("activations") ? `${fmt(r.mbPerS)} MB/s` : `${fmt(r.ms)} ms`
-    return r.impl === "ours" ? `**${v}**` : `${v} (${fmt(r.vsOurs)}x)`
+    if (r.impl !== "ours") return `${v} (${fmt(r.vsOurs)}x)`
+    return r.file === "ours" ? `**${v}** (${fmt(r.vsRaw)}x raw fs)` : `**${v}**`
   }
   const sets = [...new Set(rows.map((r) => r.dataset))]
   const find = (dataset: string, op: string, impl: string, file: string) =>
