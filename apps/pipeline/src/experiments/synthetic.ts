@@ -59,7 +59,7 @@ const extract = entry({
 
 const probe = entry({
   name: "probe",
-  packages: ["probes", "activation-store", "artifacts"],
+  packages: ["probes", "activation-store", "model-runners", "artifacts"],
   upstream: [extract],
   params: ({ config, seed }) => ({ nConcepts: config.task.nBases, k: config.probe.k, metric: config.probe.metric, linearProbe: config.probe.linearProbe, seed }),
   load: () => import("../stages/probe.js").then((m) => m.probeStage)
@@ -74,7 +74,7 @@ const reportLayer = (config: SyntheticConfig, peaks: readonly { position: number
 
 const embed = entry({
   name: "embed",
-  packages: ["probes", "activation-store", "artifacts"],
+  packages: ["probes", "activation-store", "model-runners", "artifacts"],
   upstream: [extract, probe, train],
   params: ({ config, seed }, up) => {
     const { early, middle, final } = phaseSteps(up.train.checkpointSteps)
