@@ -2,6 +2,7 @@
  * Data sets of the Parquet benchmark (activation shards, the pipeline's small tables), their
  * hyparquet-writer form, and the value checks run on every file each writer wrote.
  */
+import { Rng } from "@conceptscope/core"
 import type { DuckDBConnection } from "@duckdb/node-api"
 import type { Column, ColumnInfo, Table } from "@conceptscope/artifacts"
 import { parquetReadObjects } from "hyparquet"
@@ -19,17 +20,10 @@ export interface Dataset {
   dataBytes: number
 }
 
-/** Seeded xorshift32 in [0, 1). */
+/** Seeded uniform numbers in [0, 1) from core's Rng. */
 const seeded = (seed: number) => {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s / 2 ** 32
-  }
+  const rng = new Rng(seed)
+  return () => rng.uniform()
 }
 
 const floats = (n: number, seed: number): Float32Array => {
