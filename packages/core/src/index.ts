@@ -11,3 +11,4 @@ export {
 } from "./hooks.js"
 export { note, progress, type Progress } from "./progress.js"
 export { applyOverrides, OverrideError } from "./overrides.js"
+export { crashPoint } from "./crash-points.js"
