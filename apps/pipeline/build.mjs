@@ -35,6 +35,17 @@ await build({
   // bundled CommonJS dependencies call require(); give them one
   banner: { js: "import { createRequire as __csCreateRequire } from 'node:module'; const require = __csCreateRequire(import.meta.url);" }
 })
-fs.rmSync(out, { recursive: true, force: true })
-fs.renameSync(tmp, out)
+// Chunks have content-hashed names: move the new ones in beside the old (a sweep running from the
+// previous build still loads its chunks on demand), the entry last, then drop chunks that no build of
+// the last hour needs.
+fs.mkdirSync(out, { recursive: true })
+const fresh = fs.readdirSync(tmp)
+for (const f of fresh.filter((f) => !f.startsWith("main.js"))) fs.renameSync(path.join(tmp, f), path.join(out, f))
+for (const f of fresh.filter((f) => f.startsWith("main.js"))) fs.renameSync(path.join(tmp, f), path.join(out, f))
+fs.rmSync(tmp, { recursive: true, force: true })
+const keep = new Set(fresh)
+for (const f of fs.readdirSync(out)) {
+  const p = path.join(out, f)
+  if (!keep.has(f) && Date.now() - fs.statSync(p).mtimeMs > 3600_000) fs.rmSync(p, { recursive: true, force: true })
+}
 console.log(`conceptscope CLI: bundled ${path.relative(process.cwd(), path.join(out, "main.js"))}`)

@@ -47,6 +47,12 @@ export async function runDump(o: DumpOptions): Promise<string> {
   else throw new ParamsError({ file: "--ids", field: "ids", reason: "give --ids <file.json> or --text <string>" })
   const model = CausalLM.load(o.model, { mode: o.streamed ? "streamed" : "auto" })
   try {
+    const { vocab } = model.arch.dims
+    ids.forEach((row, b) =>
+      row.forEach((id, t) => {
+        if (id >= vocab) throw new ParamsError({ file: o.ids ?? "--text", field: `[${b}][${t}]`, reason: `token id ${id} is outside the vocabulary 0..${vocab - 1} of ${o.model}` })
+      })
+    )
     const L = model.arch.dims.nLayers
     const hooks = o.hooks ? o.hooks.split(",").map((h) => h.trim()).filter(Boolean) : ["hook_embed", ...Array.from({ length: L }, (_, l) => `blocks.${l}.hook_resid_post`)]
     const { logits, captured } = model.forward({ ids }, { capture: { hooks, positions: "all" } })

@@ -1,5 +1,6 @@
-import { ArtifactStoreLive, ParamsError } from "@conceptscope/artifacts"
-import { Command, Options } from "@effect/cli"
+import { ArtifactStoreLive, type LockOwner, ParamsError, verifyStore } from "@conceptscope/artifacts"
+import { note } from "@conceptscope/core"
+import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
@@ -15,7 +16,15 @@ const configOpt = Options.text("config").pipe(
 const setOpt = Options.text("set").pipe(Options.repeated, Options.withDescription("override a config field: --set train.steps=500"))
 const storeOpt = Options.text("store").pipe(Options.withDescription("artifact store (default .conceptscope/store/<config name>, or $CONCEPTSCOPE_STORE)"), Options.optional)
 const outOpt = Options.text("out").pipe(Options.withDescription("reports go to <out>/<config name>/seed-<seed>/"), Options.withDefault(process.env.CONCEPTSCOPE_OUT ?? ".conceptscope/reports"))
-const backendOpt = Options.choice("backend", BACKENDS).pipe(Options.withDefault((process.env.CONCEPTSCOPE_BACKEND ?? "auto") as (typeof BACKENDS)[number]))
+const backendOpt = Options.text("backend").pipe(
+  Options.withDescription(`tensor backend: ${BACKENDS.join(", ")} (or $CONCEPTSCOPE_BACKEND)`),
+  Options.withDefault(process.env.CONCEPTSCOPE_BACKEND ?? "auto")
+)
+/** The backend an option names, or a ParamsError naming --backend (or the variable it came from). */
+const backendOf = (name: string) =>
+  (BACKENDS as readonly string[]).includes(name)
+    ? Effect.succeed(name as (typeof BACKENDS)[number])
+    : Effect.fail(new ParamsError({ file: process.env.CONCEPTSCOPE_BACKEND === name ? "CONCEPTSCOPE_BACKEND" : "--backend", field: name, reason: `not a backend (${BACKENDS.join(", ")})` }))
 const untilOpt = Options.text("until").pipe(Options.withDescription("stop after this stage (and the stages it needs); default: the report"), Options.optional)
 const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDescription("cells run at once in this process"), Options.withDefault(1))
 
@@ -25,6 +34,8 @@ const sweepCmd = Command.make(
   (o) =>
     Effect.gen(function* () {
       const t0 = performance.now()
+      const backend = yield* backendOf(o.backend)
+      if (o.concurrency < 1) return yield* Effect.fail(new ParamsError({ file: "--concurrency", field: String(o.concurrency), reason: "at least 1 cell at a time" }))
       const loaded = yield* loadConfig(o.config, o.set)
       const until = Option.getOrUndefined(o.until)
       const names = loaded.experiment.entries.map((e) => e.name)
@@ -34,13 +45,36 @@ const sweepCmd = Command.make(
       const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
       const name = loaded.experiment.configName(loaded.config)
       const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
-      const layers = Layer.mergeAll(ArtifactStoreLive(store), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
+      const waiting = (owner: LockOwner, kind: string, key: string) =>
+        note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
+      const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(backend), InProcessExecutor(o.concurrency))
       const outcome = yield* sweep({ loaded, until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
       if (outcome.reports.length) {
         yield* Console.log(`Report${outcome.reports.length > 1 ? "s" : ""} (${secs}s):`)
         for (const r of outcome.reports) yield* Console.log(`  ${r}`)
       } else yield* Console.log(`Stages through ${until} done (${secs}s).`)
+    })
+)
+
+const verifyCmd = Command.make(
+  "verify",
+  {
+    config: configOpt,
+    set: setOpt,
+    store: storeOpt,
+    repair: Options.boolean("repair").pipe(Options.withDescription("move every broken artifact to <store>/.broken/ so that it is recomputed"))
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const root = yield* Option.match(o.store, {
+        onSome: (s) => Effect.succeed(s),
+        onNone: () => Effect.map(loadConfig(o.config, o.set), (l) => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", l.experiment.configName(l.config)))
+      })
+      const { checked, problems } = yield* verifyStore(root, { repair: o.repair })
+      for (const p of problems) yield* Console.log(`${p.file}: ${p.reason}${p.movedTo ? `; moved to ${p.movedTo}` : ""}`)
+      yield* Console.log(`${root}: ${checked} artifact(s) checked, ${problems.length} broken${o.repair && problems.length ? " (moved aside; the next sweep recomputes them)" : ""}`)
+      if (problems.length && !o.repair) process.exitCode = 1
     })
 )
 
@@ -64,22 +98,35 @@ const dumpCmd = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
+      const backend = yield* backendOf(o.backend)
       const { runDump } = yield* Effect.promise(() => import("./dump.js"))
       const line = yield* Effect.tryPromise({
-        try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, backend: o.backend }),
+        try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, backend }),
         catch: (e) => e
       })
       yield* Console.log(line)
     })
 )
 
-const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd, dumpCmd])), {
+const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd, verifyCmd, dumpCmd])), {
   name: "conceptscope",
   version: "0.1.0"
 })
 
-/** One clear line on failure (file, field, reason), non-zero exit; the store is untouched by failed stages. */
-const program = Effect.suspend(() => cli(process.argv)).pipe(
+/** The first line of a help document, as plain text. */
+const firstLine = (doc: HelpDoc.HelpDoc) =>
+  HelpDoc.toAnsiText(doc)
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.length > 0) ?? "invalid arguments"
+
+/**
+ * One clear line on failure (file, field, reason), exit code 1; the store is untouched by failed stages.
+ * @effect/cli prints its own argument errors over several lines: they are silenced and printed here as
+ * one line like every other error.
+ */
+const program = Console.consoleWith((console) => Effect.suspend(() => cli(process.argv)).pipe(Console.withConsole({ ...console, error: () => Effect.void }))).pipe(
   Effect.provide(NodeContext.layer),
   Effect.exit,
   Effect.flatMap((exit) =>
@@ -87,9 +134,10 @@ const program = Effect.suspend(() => cli(process.argv)).pipe(
       if (Exit.isSuccess(exit)) return
       const failure = Cause.failureOption(exit.cause)
       const err = Option.isSome(failure) ? failure.value : Cause.squash(exit.cause)
-      const tag = (err as { _tag?: string })?._tag
-      if (tag === "ValidationError" || tag === "HelpRequested") {
-        process.exitCode = tag === "HelpRequested" ? 0 : 2
+      if (ValidationError.isValidationError(err)) {
+        if (ValidationError.isHelpRequested(err)) return
+        process.stderr.write(`error: ${firstLine(err.error)}\n`)
+        process.exitCode = 1
         return
       }
       const msg = err instanceof Error ? err.message : String(err)

@@ -1,4 +1,4 @@
-import { ArtifactStore, StoreError } from "@conceptscope/artifacts"
+import { ArtifactStore, cleanLeftovers, StoreError } from "@conceptscope/artifacts"
 import { note } from "@conceptscope/core"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -47,12 +47,24 @@ export const sweep = (opts: SweepOptions) =>
     const cells = experiment.cells(config)
     const name = experiment.configName(config)
     note("sweep", `${name}: ${cells.length} cell(s) of experiment ${experiment.name}, executor ${executor.name}, store ${store.root}`)
+    const left = yield* cleanLeftovers(store.root)
+    if (left.removed.length) note("store", `removed ${left.removed.length} leftover(s) of interrupted runs: ${left.removed.map((p) => path.relative(store.root, p)).join(", ")}`)
+    if (left.resumable.length) note("store", `${left.resumable.length} interrupted computation(s) kept to resume: ${left.resumable.map((p) => path.relative(store.root, p)).join(", ")}`)
     const results = yield* executor.runAll(cells.map((cell) => runCell(experiment, cell, { until, file })))
     if (!stagesThrough(experiment, until).includes(experiment.report)) return { cells: results, reports: [] } satisfies SweepOutcome
     const dirs: { seed: number; dir: string }[] = []
     for (const cell of results) {
       const dir = path.join(opts.outDir, name, `seed-${cell.seed}`)
       yield* copyDir(cell.results[experiment.report].ref.dir, dir)
+      // this run's log beside the report (not part of any artifact): each stage's artifact, whether it
+      // came from the cache, this run's seconds and the seconds its computation took
+      const log = Object.fromEntries(
+        Object.entries(cell.results).map(([stage, r]) => [stage, { artifact: `${r.ref.kind}/${r.ref.key}`, cached: r.cached, seconds: r.seconds, computeSeconds: r.ref.manifest.wallSeconds }])
+      )
+      yield* Effect.try({
+        try: () => fs.writeFileSync(path.join(dir, "stages.json"), JSON.stringify(log, null, 1)),
+        catch: (e) => new StoreError({ path: path.join(dir, "stages.json"), reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
+      })
       note("report", `seed ${cell.seed}: ${path.join(dir, "report.html")}`)
       dirs.push({ seed: cell.seed, dir })
     }

@@ -12,7 +12,15 @@ export function decodeParams<A, I>(schema: Schema.Schema<A, I>, raw: unknown, fi
       const issues = ParseResult.ArrayFormatter.formatErrorSync(e)
       const first = issues[0]
       const field = first && first.path.length > 0 ? first.path.map(String).join(".") : "(root)"
-      const reason = first ? first.message.replace(/\s+/g, " ").trim() : "invalid"
+      const clean = (m: string) => m.replace(/\s+/g, " ").trim()
+      // a value that matches none of a union's members gives one issue per member at the same path:
+      // `Expected "a", actual "x"` and `Expected "b", actual "x"` read as `Expected "a" | "b", actual "x"`
+      const same = issues.filter((i) => i.path.map(String).join(".") === (first?.path.map(String).join(".") ?? "")).map((i) => /^Expected (.+), actual (.+)$/s.exec(clean(i.message)))
+      const reason = !first
+        ? "invalid"
+        : same.length > 1 && same.every((m) => m && m[2] === same[0]![2])
+          ? `Expected ${[...new Set(same.map((m) => m![1]).filter((x) => x !== "undefined"))].join(" | ")}, actual ${same[0]![2]}`
+          : clean(first.message)
       return new ParamsError({ file, field, reason })
     })
   )

@@ -5,8 +5,10 @@
 export { ParamsError, StageError, StoreError } from "./errors.js"
 export { artifactKey } from "./canonical.js"
 export { decodeParams } from "./decode.js"
-export type { ArtifactRef, Manifest } from "./manifest.js"
-export { ArtifactStore, ArtifactStoreLive, type ArtifactStoreService } from "./store.js"
+export type { ArtifactRef, FileEntry, Manifest } from "./manifest.js"
+export { ArtifactStore, ArtifactStoreLive, type ArtifactStoreService, type StoreOptions } from "./store.js"
+export { cleanLeftovers, type StoreProblem, verifyStore } from "./maintenance.js"
+export type { LockOwner } from "./key-lock.js"
 export {
   defineStage,
   NoMeta,

@@ -15,13 +15,16 @@ export const ManifestSchema = Schema.Struct({
   params: Schema.Unknown,
   inputs: Schema.Record({ key: Schema.String, value: Schema.String }),
   rowCount: Schema.Number,
-  files: Schema.Array(Schema.String),
+  /** every data file (path relative to the artifact), its size in bytes and its xxhash64 (16 hex digits) */
+  files: Schema.Array(Schema.Struct({ path: Schema.String, size: Schema.Number, xxh64: Schema.String })),
   createdAt: Schema.String,
   wallSeconds: Schema.Number,
   libraries: LibraryVersions,
   meta: Schema.optional(Schema.Unknown)
 })
 export type Manifest = Schema.Schema.Type<typeof ManifestSchema>
+
+export type FileEntry = Manifest["files"][number]
 
 /** A committed artifact: where it lives and what its manifest says. */
 export interface ArtifactRef {

@@ -56,6 +56,9 @@ export interface StageResult<M = unknown> {
   readonly seconds: number
 }
 
+/** Input artifacts whose file hashes this process has checked. */
+const hashed = new Set<string>()
+
 let libs: Record<string, string> | null = null
 /** Versions of the libraries whose behaviour shapes artifact bytes (recorded, not hashed). */
 export function libraryVersions(): Record<string, string> {
@@ -127,27 +130,32 @@ export const runStage = <P, PI, In extends Record<string, ArtifactRef>, M, MI, E
       const meta = yield* decodeMeta(stage, hit)
       return { ref: hit, meta, cached: true, seconds: (performance.now() - t0) / 1000 }
     }
-    const ref = yield* store.commit(stage.name, key, (dir) =>
-      typedDefects(stage.name, Effect.suspend(() => stage.run({ params, inputs, dir, key, workDir: store.workDir(stage.name, key) }))).pipe(
-        Effect.flatMap((out) =>
-          Schema.encode(stage.meta)(out.meta).pipe(
-            Effect.mapError((e) => new StageError({ stage: stage.name, reason: `meta: ${e.message.split("\n")[0]}` })),
-            Effect.map((encodedMeta) => ({
-              schemaVersion: stage.schemaVersion,
-              stage: { name: stage.name, version: stage.version },
-              params: encoded,
-              inputs: inputKeys,
-              rowCount: out.rowCount,
-              createdAt: new Date().toISOString(),
-              wallSeconds: (performance.now() - t0) / 1000,
-              libraries: libraryVersions(),
-              meta: encodedMeta
-            }))
-          )
+    const { ref, computed } = yield* store.commit(stage.name, key, (dir) =>
+      Effect.gen(function* () {
+        // the inputs this body reads: sizes always, hashes once per process
+        for (const input of Object.values(inputs)) {
+          yield* store.verify(input, { hashes: !hashed.has(input.dir) })
+          hashed.add(input.dir)
+        }
+        const t1 = performance.now()
+        const out = yield* typedDefects(stage.name, Effect.suspend(() => stage.run({ params, inputs, dir, key, workDir: store.workDir(stage.name, key) })))
+        const encodedMeta = yield* Schema.encode(stage.meta)(out.meta).pipe(
+          Effect.mapError((e) => new StageError({ stage: stage.name, reason: `meta: ${e.message.split("\n")[0]}` }))
         )
-      )
+        return {
+          schemaVersion: stage.schemaVersion,
+          stage: { name: stage.name, version: stage.version },
+          params: encoded,
+          inputs: inputKeys,
+          rowCount: out.rowCount,
+          createdAt: new Date().toISOString(),
+          wallSeconds: (performance.now() - t1) / 1000,
+          libraries: libraryVersions(),
+          meta: encodedMeta
+        }
+      })
     )
     // decoded from the committed manifest: ours, or that of a writer who committed the same key first
     const meta = yield* decodeMeta(stage, ref)
-    return { ref, meta, cached: false, seconds: (performance.now() - t0) / 1000 }
+    return { ref, meta, cached: !computed, seconds: (performance.now() - t0) / 1000 }
   })

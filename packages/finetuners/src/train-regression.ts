@@ -127,6 +127,7 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
   const bar = progress(opts.label ?? "train", steps - start)
   let ema = NaN
   let updateMs = 0
+  let lastYield = performance.now()
   for (let s = start; s < steps; s++) {
     const batch = opts.sampleBatch(batchSize, s)
     const lr = opts.lrAt ? opts.lrAt(s) : undefined
@@ -138,6 +139,11 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
     opts.onStep?.(s, loss)
     bar.tick(1, `step ${s + 1} loss ${loss.toFixed(4)} (ema ${ema.toFixed(4)})`)
     await reached(s + 1)
+    // let timers and I/O run now and then (lock heartbeats, signals): the updates themselves are synchronous
+    if (performance.now() - lastYield > 500) {
+      await new Promise((r) => setImmediate(r))
+      lastYield = performance.now()
+    }
   }
   const msPerStep = steps > start ? updateMs / (steps - start) : 0
   bar.done(`loss ema ${ema.toFixed(4)}, ${msPerStep.toFixed(1)} ms/step`)

@@ -20,13 +20,16 @@ export class ModelConfigError extends Data.TaggedError("ModelConfigError")<{
   }
 }
 
-/** Bad forward inputs, hook names, capture requests or interventions. */
+/**
+ * Bad forward inputs, hook names, capture requests or interventions, or a forward pass whose output is
+ * not finite (field "": the message then reads "forward: <reason>").
+ */
 export class ForwardError extends Data.TaggedError("ForwardError")<{
   readonly field: string
   readonly reason: string
 }> {
   override get message() {
-    return `forward ${this.field}: ${this.reason}`
+    return `forward${this.field === "" ? "" : ` ${this.field}`}: ${this.reason}`
   }
 }
 

@@ -28,8 +28,18 @@ export interface CaptureSpec {
 export interface ForwardOptions {
   readonly capture?: CaptureSpec
   readonly interventions?: ReadonlyArray<Intervention>
-  /** Accepted for API symmetry; the model has no dropout (Garg et al. train with dropout 0), so it changes nothing. */
+  /**
+   * The model has no dropout (Garg et al. train with dropout 0), so this changes no number. It marks a
+   * gradient pass: the regression transformer then skips its non-finite output check (the trainer checks
+   * its loss instead).
+   */
   readonly training?: boolean
+  /**
+   * Return outputs that hold NaN or +-Inf instead of failing. By default a forward pass checks its output
+   * (one reduction) and, when it is not finite, throws a ForwardError naming the first hook where
+   * non-finite values appear (hook_embed, then each layer's hook_resid_post).
+   */
+  readonly allowNonFinite?: boolean
 }
 
 export interface HookDims {

@@ -34,6 +34,7 @@ import { causalMaskValues, gelu, layerNorm, linear } from "./layers.js"
 import { HookRunner, type ForwardOptions } from "./hook-points.js"
 import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/safetensors"
 import { CheckpointError, ForwardError, ModelConfigError } from "./errors.js"
+import { allFinite, describeStreamHook } from "./finite.js"
 
 const PosInt = Schema.Int.pipe(Schema.positive())
 
@@ -120,6 +121,8 @@ export class RegressionTransformer {
   readonly dMlp: number
   private readonly params = new Map<string, tf.Variable>()
   private readonly masks = new Map<number, tf.Tensor>() // T -> [T, 1, T] additive causal mask
+  /** The checkpoint the weights came from (load, loadWeights, setWeights' source), for error messages. */
+  private source: string | null = null
 
   private constructor(config: RegressionTransformerConfig, weights?: ReadonlyMap<string, TensorData>) {
     this.config = config
@@ -156,7 +159,9 @@ export class RegressionTransformer {
     }
     const config = decodeConfig(raw)
     checkTensors(path, config, tensors)
-    return new RegressionTransformer(config, tensors)
+    const model = new RegressionTransformer(config, tensors)
+    model.source = path
+    return model
   }
 
   /** Trainable parameters by name (shared, not copies; do not dispose them). */
@@ -186,8 +191,38 @@ export class RegressionTransformer {
   /**
    * xs [B, K, D], ys [B, K] -> preds [B, K] (prediction of y_k from x_1, y_1, ..., x_k) and captured hooks.
    * K may be smaller than maxExamples. Differentiable (call inside tf.variableGrads to train).
+   * Unless `opts.allowNonFinite` or `opts.training`, preds holding NaN / +-Inf are a ForwardError naming
+   * the first hook (hook_embed, then each hook_resid_post) where non-finite values appear.
    */
   forward(xs: tf.Tensor, ys: tf.Tensor, opts: ForwardOptions = {}): ForwardResult {
+    const r = this.pass(xs, ys, opts)
+    if (opts.allowNonFinite || opts.training || allFinite(r.preds)) return r
+    tf.dispose([r.preds, ...r.captured.values()])
+    throw new ForwardError({ field: "", reason: `non-finite values first appear at ${this.firstNonFinite(xs, ys, opts)} of ${this.describe()} (allowNonFinite: true returns them)` })
+  }
+
+  private describe(): string {
+    return this.source === null ? "a regression transformer not loaded from a file" : this.source
+  }
+
+  /** The failure path of forward(): the same pass capturing hook_embed and every hook_resid_post. */
+  private firstNonFinite(xs: tf.Tensor, ys: tf.Tensor, opts: ForwardOptions): string {
+    const hooks = ["hook_embed", ...Array.from({ length: this.config.nLayers }, (_, l) => `blocks.${l}.hook_resid_post`)]
+    const { preds, captured } = this.pass(xs, ys, { interventions: opts.interventions, capture: { hooks, positions: "all" } })
+    try {
+      const at = hooks.find((h) => !allFinite(captured.get(h) as tf.Tensor))
+      if (at === undefined) return "the predictions (ln_final or the read-out; hook_embed and every hook_resid_post are finite)"
+      if (at === "hook_embed") {
+        const bad = [!allFinite(xs) ? "xs" : null, !allFinite(ys) ? "ys" : null].filter((x) => x !== null)
+        if (bad.length > 0) return `hook_embed (the input ${bad.join(" and ")} holds non-finite values)`
+      }
+      return describeStreamHook(at)
+    } finally {
+      tf.dispose([preds, ...captured.values()])
+    }
+  }
+
+  private pass(xs: tf.Tensor, ys: tf.Tensor, opts: ForwardOptions): ForwardResult {
     const c = this.config
     if (xs.rank !== 3 || xs.shape[2] !== c.xDim) {
       throw new ForwardError({ field: "xs", reason: `expected [B, K, ${c.xDim}], got [${xs.shape}]` })
@@ -285,9 +320,10 @@ export class RegressionTransformer {
     return out
   }
 
-  /** Overwrite weights (all of them, shapes checked). */
+  /** Overwrite weights (all of them; shapes checked, non-finite values refused). */
   setWeights(weights: ReadonlyMap<string, TensorData>, source = "<memory>"): void {
     checkTensors(source, this.config, weights)
+    this.source = source === "<memory>" ? null : source
     tf.tidy(() => {
       for (const [n, v] of this.params) {
         const w = weights.get(n) as TensorData
@@ -328,6 +364,14 @@ function checkTensors(file: string, config: RegressionTransformerConfig, tensors
     if (!t) throw new CheckpointError({ file, tensor: s.name, reason: "missing" })
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new CheckpointError({ file, tensor: s.name, reason: `shape [${t.shape}], the model needs [${s.shape}]` })
+    }
+    const data = t.data
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        let count = 0
+        for (let j = i; j < data.length; j++) if (!Number.isFinite(data[j])) count++
+        throw new CheckpointError({ file, tensor: s.name, reason: `non-finite value ${data[i]} at flat index ${i} (${count} non-finite of ${data.length})` })
+      }
     }
   }
   for (const n of tensors.keys()) {

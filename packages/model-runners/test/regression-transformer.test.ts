@@ -12,7 +12,7 @@ import {
   initBackend,
   parameterSpecs
 } from "../src/index.js"
-import type { TensorData } from "@conceptscope/safetensors"
+import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/safetensors"
 import { referenceForward } from "./reference-forward.js"
 
 const tiny = { nLayers: 2, dModel: 8, nHeads: 2, xDim: 3, maxExamples: 4, tokenFormat: "y-scalar" as const, seed: 7 }
@@ -236,6 +236,76 @@ describe("RegressionTransformer", () => {
     const m3 = RegressionTransformer.create({ ...tiny, dModel: 4 })
     await expect(m3.loadWeights(path)).rejects.toThrow(CheckpointError)
     ;[m, m2, m3].forEach((x) => x.dispose())
+  })
+
+  it("load and loadWeights refuse a checkpoint with a non-finite weight, naming the file and the tensor", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cs-mr-"))
+    const m = RegressionTransformer.create(tiny)
+    const path = join(dir, "model.safetensors")
+    await m.save(path)
+    const { tensors, metadata } = await loadSafetensors(path)
+    const w = tensors.get("blocks.1.mlp.W_out") as TensorData
+    const data = Float32Array.from(w.data)
+    data[5] = NaN
+    data[9] = -Infinity
+    tensors.set("blocks.1.mlp.W_out", { shape: w.shape, data })
+    await saveSafetensors(path, tensors, metadata)
+    const want = `${path} [blocks.1.mlp.W_out]: non-finite value NaN at flat index 5 (2 non-finite of ${data.length})`
+    await expect(RegressionTransformer.load(path)).rejects.toThrow(want)
+    await expect(m.loadWeights(path)).rejects.toThrow(want)
+    await expect(RegressionTransformer.load(path).catch((e: unknown) => (e as Error).message)).resolves.toBe(want) // the whole message
+    expect(() => m.setWeights(tensors)).toThrow(/^<memory> \[blocks\.1\.mlp\.W_out\]: non-finite value NaN/)
+    m.dispose()
+  })
+
+  describe("non-finite predictions", () => {
+    const B = 2
+    const K = 3
+    const { xs, ys } = inputs(B, K, 3, 11)
+    const message = (f: () => unknown): string => {
+      try {
+        f()
+      } catch (e) {
+        expect(e).toBeInstanceOf(ForwardError)
+        return (e as Error).message
+      }
+      return "no error"
+    }
+
+    it("name the first hook where they appear and the checkpoint; allowNonFinite and training return them", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "cs-mr-"))
+      const path = join(dir, "model.safetensors")
+      const m0 = RegressionTransformer.create(tiny)
+      await m0.save(path)
+      m0.dispose()
+      const m = await RegressionTransformer.load(path)
+      const bias = m.parameters().get("blocks.1.mlp.b_out") as tf.Variable
+      bias.assign(tf.tensor1d(Array.from({ length: 8 }, (_, i) => (i === 2 ? NaN : 0))))
+      expect(Array.from(run(m, xs, ys, B, K, { allowNonFinite: true }).dataSync()).every(Number.isNaN)).toBe(true)
+      const n0 = tf.memory().numTensors // after the first pass, which caches the causal mask
+      expect(message(() => run(m, xs, ys, B, K))).toBe(
+        `forward: non-finite values first appear at blocks.1.hook_resid_post (layer 1) of ${path} (allowNonFinite: true returns them)`
+      )
+      expect(tf.memory().numTensors).toBe(n0)
+      expect(Array.from(run(m, xs, ys, B, K, { training: true }).dataSync()).every(Number.isNaN)).toBe(true) // the trainer checks its loss
+      m.dispose()
+    })
+
+    it("from the input, from an intervention, and in the read-out", () => {
+      const m = RegressionTransformer.create(tiny)
+      const bad = Float32Array.from(xs)
+      bad[4] = NaN
+      expect(message(() => run(m, bad, ys, B, K))).toBe(
+        "forward: non-finite values first appear at hook_embed (the input xs holds non-finite values) of a regression transformer not loaded from a file (allowNonFinite: true returns them)"
+      )
+      const vector = Array.from({ length: 8 }, (_, i) => (i === 0 ? Infinity : 0))
+      expect(message(() => run(m, xs, ys, B, K, { interventions: [{ hook: "blocks.0.hook_attn_out", positions: [1], op: "add", vector }] }))).toMatch(
+        /^forward: non-finite values first appear at blocks\.0\.hook_resid_post \(layer 0\) of /
+      )
+      ;(m.parameters().get("unembed.W_U") as tf.Variable).assign(tf.fill([8, 1], Infinity))
+      expect(message(() => run(m, xs, ys, B, K))).toMatch(/first appear at the predictions \(ln_final or the read-out; hook_embed and every hook_resid_post are finite\)/)
+      m.dispose()
+    })
   })
 
   it("does not leak tensors across forward passes", () => {

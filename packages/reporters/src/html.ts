@@ -7,7 +7,7 @@ import type { ReportInput } from "./input.js"
 import { conceptName } from "./input.js"
 import { type RenderedFigure, escapeHtml as esc } from "./rendered.js"
 import { namespaceSvgIds } from "./render.js"
-import { headlineRows, timingTotals } from "./tables.js"
+import { headlineRows } from "./tables.js"
 
 const CSS = `
 :root { --fg:#1d1d1f; --muted:#5f6368; --line:#d9d9de; --accent:#b3261e; --bg-note:#fff7e0; --note-line:#e0a800; }
@@ -73,7 +73,6 @@ ${perConceptTable(input)}
 </div>
 ${artifactKeys(input)}
 </section>
-${timingsSection(input)}
 <section id="figures">
 ${figures.map(figureHtml).join("\n")}
 </section>
@@ -113,19 +112,6 @@ const artifactKeys = (input: ReportInput): string => {
   return `<details><summary>artifact keys (${entries.length})</summary><table>${entries
     .map(([k, v]) => `<tr><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`)
     .join("")}</table></details>`
-}
-
-const timingsSection = (input: ReportInput): string => {
-  if (input.stageTimings.length === 0)
-    return `<section id="timings"><h2>Stage timings</h2><p class="absent">No stage timings were recorded.</p></section>`
-  const t = timingTotals(input.stageTimings)
-  const rows = input.stageTimings
-    .map(
-      (r) =>
-        `<tr><td>${esc(r.stage)}</td><td class="num">${r.seconds.toFixed(2)}</td></tr>`
-    )
-    .join("")
-  return `<section id="timings"><h2>Stage timings</h2><p>Wall time each artifact took to compute: ${t.seconds.toFixed(1)} s over ${t.count} stages.</p><table><tr><th>stage</th><th class="num">seconds</th></tr>${rows}<tr class="total"><td>total</td><td class="num">${t.seconds.toFixed(2)}</td></tr></table></section>`
 }
 
 /** Figures are laid out for 2x PNGs; on screen show them 1.25x their SVG size, never wider than the page. */

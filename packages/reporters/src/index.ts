@@ -8,7 +8,7 @@ export type {
   PairwiseTd,
   PatchingResult,
   ReportInput,
-  StageTiming,
+
   TdPoint
 } from "./input.js"
 export { Summary, type SummaryEncoded, decodeSummaryJson, encodeSummaryJson } from "./summary.js"

@@ -70,11 +70,6 @@ export interface LinearProbePoint {
   testAcc: number
 }
 
-export interface StageTiming {
-  stage: string
-  /** wall seconds its artifact took to compute (as its manifest records) */
-  seconds: number
-}
 
 export interface ReportInput {
   title: string
@@ -97,7 +92,6 @@ export interface ReportInput {
   summary: Summary
   /** honest statements about what this run does / does not show; rendered prominently */
   notes: string[]
-  stageTimings: StageTiming[]
 }
 
 /** Display name of concept index `i` (falls back to "#i" outside the list). */

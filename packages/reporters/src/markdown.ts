@@ -1,9 +1,9 @@
-/** summary.md: headline numbers, notes, per-concept table, figure links (PNG), stage timings. */
+/** summary.md: headline numbers, notes, per-concept table, figure links (PNG). */
 import { fmtNum } from "./figures/common.js"
 import type { ReportInput } from "./input.js"
 import { conceptName } from "./input.js"
 import type { RenderedFigure } from "./rendered.js"
-import { headlineRows, timingTotals } from "./tables.js"
+import { headlineRows } from "./tables.js"
 
 /** Escape a table cell: pipes and newlines would break the row. */
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
@@ -32,14 +32,6 @@ export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFig
     out.push(`### ${f.heading}`, "")
     if (f.pngFile === null) out.push(`_${f.absent}_`, "")
     else out.push(`![${f.heading}](${f.pngFile})`, "", `${f.caption} ([SVG](${f.svgFile}))`, "")
-  }
-  out.push("## Stage timings", "")
-  if (input.stageTimings.length === 0) out.push("_No stage timings were recorded._")
-  else {
-    const t = timingTotals(input.stageTimings)
-    out.push(`Wall time each artifact took to compute: ${t.seconds.toFixed(1)} s over ${t.count} stages.`, "")
-    out.push("| stage | seconds |", "|---|---:|")
-    for (const r of input.stageTimings) out.push(`| ${cell(r.stage)} | ${r.seconds.toFixed(2)} |`)
   }
   out.push("", "Full report: [report.html](report.html) · numbers: [summary.json](summary.json)", "")
   return out.join("\n")

@@ -37,7 +37,6 @@ export interface Summary {
     ratio: number
     byLayer: { layer: number; diagonalMean: number; offDiagonalMean: number; ratio: number }[]
   } | null
-  stageSeconds: Record<string, number>
   artifactKeys: Record<string, string>
 }
 
@@ -76,7 +75,6 @@ export const Summary: Schema.Schema<Summary, SummaryEncoded> = Schema.Struct({
       byLayer: Schema.mutable(Schema.Array(Schema.mutable(Schema.Struct({ layer: Schema.Number, diagonalMean: Num, offDiagonalMean: Num, ratio: Num }))))
     })
   ),
-  stageSeconds: Schema.mutable(Schema.Record({ key: Schema.String, value: Num })),
   artifactKeys: Schema.mutable(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 
@@ -105,7 +103,6 @@ export interface SummaryEncoded {
     readonly ratio: JsonNum
     byLayer: { layer: number; diagonalMean: JsonNum; offDiagonalMean: JsonNum; ratio: JsonNum }[]
   } | null
-  readonly stageSeconds: { [k: string]: JsonNum }
   readonly artifactKeys: { [k: string]: string }
 }
 

@@ -1,6 +1,6 @@
 /** Rows of the headline-number tables shared by report.html and summary.md. */
 import { fmtNum } from "./figures/common.js"
-import type { ReportInput, StageTiming } from "./input.js"
+import type { ReportInput } from "./input.js"
 
 /** [label, value] pairs of the run's headline numbers. */
 export const headlineRows = (input: ReportInput): [string, string][] => {
@@ -24,7 +24,3 @@ export const headlineRows = (input: ReportInput): [string, string][] => {
   return rows
 }
 
-export const timingTotals = (t: readonly StageTiming[]) => ({
-  count: t.length,
-  seconds: t.reduce((a, r) => a + r.seconds, 0)
-})

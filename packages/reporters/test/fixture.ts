@@ -122,14 +122,6 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
   )
   const tdAt = (step: number, layer: number) => tdCurves.find((p) => p.step === step && p.layer === layer)!.td
   const finalTd = tdCurves.filter((p) => p.step === steps[nCk - 1])
-  const stageTimings = [
-    { stage: "generate-tasks", seconds: 0.8 },
-    { stage: "train", seconds: 1834.2 },
-    { stage: "capture-activations", seconds: 42.5 },
-    { stage: "task-decodability", seconds: 12.1 },
-    { stage: "umap", seconds: 9.7 },
-    { stage: "patching", seconds: 21.3 }
-  ]
   const summary: Summary = {
     config: "part1-disjoint-4x4",
     backend: "tfjs-wasm",
@@ -140,7 +132,6 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     tdPeakLayerFinal: finalTd.reduce((a, b) => (b.td > a.td ? b : a)).layer,
     coupling: { spearmanPerConcept: [0.97, 0.95, 0.96, 0.94], lossHalfwayStep: [10000, 36000, 36000, null], tdHalfwayStep: 24000, meanSpearman: 0.955 },
     patching: { step: phaseStep.final, layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5, byLayer: [{ layer: 3, diagonalMean: 0.03, offDiagonalMean: 0.5, ratio: 16.7 }, { layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 }] },
-    stageSeconds: Object.fromEntries(stageTimings.map((t) => [t.stage, t.seconds])),
     artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" }
   }
   return {
@@ -163,7 +154,6 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       "Only one seed was run, so the stepwise-drop pattern cannot be compared across seeds.",
       "TD uses leave-one-out 10-NN; points are never scored against themselves."
     ],
-    stageTimings
   }
 }
 
@@ -178,7 +168,6 @@ export const makeSparseInput = (): ReportInput => {
     pairwiseTD: undefined,
     linearProbe: [],
     notes: [],
-    stageTimings: [],
     summary: { ...full.summary, patching: null, artifactKeys: {}, coupling: { ...full.summary.coupling, spearmanPerConcept: [NaN, 1, 1, 1], meanSpearman: NaN } }
   }
 }

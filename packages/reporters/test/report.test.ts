@@ -95,7 +95,7 @@ describe("renderReport on a full synthetic run", () => {
     expect(await Effect.runPromise(decodeSummaryJson(text))).toEqual(input.summary)
   })
 
-  it("report.html is self-contained and shows notes, timings, parameters and every figure", () => {
+  it("report.html is self-contained and shows notes, parameters and every figure", () => {
     const html = readFileSync(paths.htmlPath, "utf8")
     expect(html).not.toMatch(/<script/i)
     expect(html).not.toMatch(/<link\b/i)
@@ -108,7 +108,6 @@ describe("renderReport on a full synthetic run", () => {
     // parameters are escaped, never injected
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;")
     expect(html).toContain("<details><summary>parameters</summary>")
-    expect(html).toContain("s over 6 stages")
     expect(html).toContain(input.summary.backend)
     const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1])
     expect(new Set(ids).size).toBe(ids.length)
@@ -136,7 +135,7 @@ describe("renderReport with empty sections", () => {
     const html = readFileSync(paths.htmlPath, "utf8")
     expect(html).toContain("Activation patching was not run for this configuration.")
     expect(html).toContain("No UMAP/PCA projections were given")
-    expect(html).toContain("No stage timings were recorded.")
+    expect(html).not.toContain("timings")
     expect(countTag(html, "figure")).toBe(2)
     const md = readFileSync(paths.markdownPath, "utf8")
     expect(md).toContain("| patching | not run |")

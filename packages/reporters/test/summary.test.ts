@@ -21,8 +21,7 @@ describe("Summary schema and summary.json", () => {
       ...s,
       tdFirst: Number.POSITIVE_INFINITY,
       coupling: { ...s.coupling, spearmanPerConcept: [NaN, 1, -Infinity, 0.5], meanSpearman: NaN },
-      patching: null,
-      stageSeconds: { train: NaN }
+      patching: null
     }
     const text = await Effect.runPromise(encodeSummaryJson(summary))
     expect(JSON.parse(text).coupling.spearmanPerConcept).toEqual(["NaN", 1, "-Infinity", 0.5])
@@ -31,7 +30,6 @@ describe("Summary schema and summary.json", () => {
     expect(back.coupling.spearmanPerConcept[0]).toBeNaN()
     expect(back.coupling.spearmanPerConcept[2]).toBe(-Infinity)
     expect(back.coupling.meanSpearman).toBeNaN()
-    expect(back.stageSeconds.train).toBeNaN()
     expect(back.patching).toBeNull()
   })
 

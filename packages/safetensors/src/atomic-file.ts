@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open, rename, rm } from "node:fs/promises"
 import { dirname } from "node:path"
+import { crashPoint } from "@conceptscope/core"
 import { SafetensorsError } from "./errors.js"
 
 /**
@@ -27,6 +28,7 @@ export async function writeAtomically(path: string, write: (fh: FileHandle) => P
     const size = await io("write", async () => (await fh.stat()).size)
     closed = true
     await io("write", () => fh.close())
+    crashPoint("safetensors-before-rename")
     await io("rename the temp file", () => rename(tmp, path))
     return size
   } catch (e) {

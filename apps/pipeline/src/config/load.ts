@@ -26,6 +26,17 @@ export interface LoadedConfig<C = unknown> {
   readonly file: string
 }
 
+/** The first number that is not finite (1e999 parses to Infinity), with its dotted path. */
+function firstNonFinite(v: unknown, at = ""): { field: string; value: number } | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : { field: at || "(root)", value: v }
+  if (v === null || typeof v !== "object") return null
+  for (const [k, x] of Object.entries(v)) {
+    const found = firstNonFinite(x, at ? `${at}.${k}` : k)
+    if (found) return found
+  }
+  return null
+}
+
 const reason = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
 
 /**
@@ -40,11 +51,16 @@ export const loadConfig = (nameOrPath: string, overrides: readonly string[] = []
       try: () => fs.readFileSync(abs, "utf8"),
       catch: (e) => new ParamsError({ file, field: "(file)", reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : reason(e) })
     })
-    const raw = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => new ParamsError({ file, field: "(json)", reason: reason(e) }) })
+    // a UTF-8 byte order mark is not part of the JSON
+    const raw = yield* Effect.try({ try: () => JSON.parse(text.replace(/^\uFEFF/, "")) as unknown, catch: (e) => new ParamsError({ file, field: "(json)", reason: reason(e) }) })
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      return yield* Effect.fail(new ParamsError({ file, field: "(root)", reason: `expected a JSON object (a config), got ${Array.isArray(raw) ? "a list" : JSON.stringify(raw)}` }))
     const withOverrides = yield* Effect.try({
       try: () => applyOverrides(raw, overrides),
       catch: (e) => (e instanceof ParamsError ? e : new ParamsError({ file: "--set", field: "(override)", reason: reason(e) }))
     })
+    const nonFinite = firstNonFinite(withOverrides)
+    if (nonFinite) return yield* Effect.fail(new ParamsError({ file, field: nonFinite.field, reason: `${nonFinite.value} is not a finite number` }))
     const name = (withOverrides as { experiment?: unknown }).experiment ?? DEFAULT_EXPERIMENT
     const experiment = typeof name === "string" ? EXPERIMENTS[name] : undefined
     if (!experiment) return yield* Effect.fail(new ParamsError({ file, field: "experiment", reason: `${JSON.stringify(name)} is not an experiment (${Object.keys(EXPERIMENTS).join(", ")})` }))

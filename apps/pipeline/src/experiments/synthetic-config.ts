@@ -88,7 +88,7 @@ export const SyntheticFields = {
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
   description: Schema.String,
   /** The sweep grid over seeds: one cell per seed; every random choice of a cell flows from its seed. */
-  seeds: Schema.NonEmptyArray(NonNegInt),
+  seeds: Schema.Array(NonNegInt).pipe(Schema.minItems(1, { message: () => "at least one seed" })),
   task: RegressionTaskParamsSchema,
   model: ModelSchema,
   train: TrainSchema,
@@ -119,6 +119,36 @@ export const positionLabel = (p: Position): string => (typeof p === "number" ? `
 interface Issue {
   readonly path: readonly (string | number)[]
   readonly message: string
+}
+
+const GB = 1e9
+/** The largest buffer one typed array can hold here (2 GiB keeps clear of V8's limits). */
+const MAX_BUFFER = 2 ** 31
+/** What training can use of the wasm backend's 4 GB heap. */
+const MAX_TRAINING = 3 * GB
+
+/** Sizes that cannot fit in memory, reported at the field that makes them large (estimates, float32). */
+function memoryIssues(c: Fields): Issue[] {
+  const { dim: D, nExamples: K, nBases: C } = c.task
+  const { nLayers: L, dModel: d } = c.model
+  const issues: Issue[] = []
+  // weights: 12 d^2 per layer plus read-in, positions and read-out; training keeps weights, master copy,
+  // gradients and Adam's two moments (5 copies)
+  const readIn = d * (D + 1)
+  const params = L * 12 * d * d + readIn + 2 * K * d + d
+  if (5 * 4 * params > MAX_TRAINING)
+    issues.push({
+      path: readIn > params / 2 ? ["task", "dim"] : ["model", "dModel"],
+      message: `a ${L}-layer width-${d} model on ${D}-dim inputs needs about ${((5 * 4 * params) / GB).toFixed(1)} GB to train (weights, gradients, Adam), more than the ${MAX_TRAINING / GB} GB the tensor backend can hold`
+    })
+  const perSequence = 4 * K * (D + 1)
+  for (const [path, n] of [[["eval", "sequences"], c.eval.sequences], [["probe", "perConcept"], c.probe.perConcept * C], [["train", "batchSize"], c.train.batchSize]] as const)
+    if (n * perSequence > MAX_BUFFER)
+      issues.push({ path, message: `${n} sequences of ${K} examples in ${D} dims take ${((n * perSequence) / GB).toFixed(1)} GB, more than one buffer can hold (${(MAX_BUFFER / GB).toFixed(1)} GB)` })
+  const shard = 4 * c.probe.perConcept * C * c.probe.positions.length * d
+  if (shard > MAX_BUFFER)
+    issues.push({ path: ["probe", "perConcept"], message: `one checkpoint-layer of probe activations (${c.probe.perConcept * C} sequences x ${c.probe.positions.length} positions x ${d} dims) takes ${(shard / GB).toFixed(1)} GB, more than one buffer can hold` })
+  return issues
 }
 
 /** Every constraint between fields, reported at the field at fault. */
@@ -154,6 +184,7 @@ export function syntheticConfigIssues(c: Fields): Issue[] {
     c.patching.positions.forEach((p, i) => {
       if (positionIndex(p, K) === null) issues.push({ path: ["patching", "positions", i], message: `${p} is outside the ${2 * K} tokens of ${K} examples` })
     })
+  issues.push(...memoryIssues(c))
   if (c.patching.perConcept > c.eval.sequences / C)
     issues.push({ path: ["patching", "perConcept"], message: `${c.patching.perConcept} exceeds the ${Math.floor(c.eval.sequences / C)} held-out sequences of each basis (eval.sequences / task.nBases)` })
   return issues

@@ -143,7 +143,8 @@ const report = entry({
       title: `${config.name}, seed ${seed}`,
       configName: config.name,
       description: config.description,
-      config: Schema.encodeSync(SyntheticConfigSchema)(config),
+      // the cell's own config: its seed, not the sweep's list (the report of a seed does not change with the grid)
+      config: Schema.encodeSync(SyntheticConfigSchema)({ ...config, seeds: [seed] }),
       notes: config.notes,
       criteria: config.criteria,
       nConcepts: config.task.nBases,

@@ -7,7 +7,8 @@ import { TrainMeta } from "./shared/train-params.js"
 
 /**
  * The cell's report, drawn from stored artifacts only: `report.html` (self-contained), `summary.json`,
- * `summary.md` and `figures/*.svg|png`. As an artifact of its own it is cached like every stage, and
+ * `summary.md` and `figures/*.svg|png`. It depends on the results alone (no clock, no timings), so a
+ * recomputation gives the same bytes. As an artifact of its own it is cached like every stage, and
  * the sweep copies it to `<out>/<config>/seed-<seed>/`.
  */
 export const ReportParams = Schema.Struct({
@@ -59,7 +60,6 @@ export const reportStage = defineStage({
         embeddings: yield* readEmbeddings(inputs.embed),
         patching: yield* readPatching(inputs.patch),
         errors: yield* readErrorCurves(inputs.curves),
-        timings: refs.map(([stage, ref]) => ({ stage, seconds: ref.manifest.wallSeconds })),
         artifactKeys: Object.fromEntries(refs.map(([stage, ref]) => [stage, `${ref.kind}/${ref.key}`]))
       })
       yield* renderReportEffect(input, dir)

@@ -1,5 +1,5 @@
 import { defineStage } from "@conceptscope/artifacts"
-import { hashString } from "@conceptscope/core"
+import { crashPoint, hashString } from "@conceptscope/core"
 import { checkpointSchedule, learningRateAt, RunDir, trainRegression } from "@conceptscope/finetuners"
 import { RegressionTaskParamsSchema, sampleSequences } from "@conceptscope/task-generators"
 import { Effect, Schema } from "effect"
@@ -32,6 +32,7 @@ const batchSeed = (seed: number, step: number) => hashString(`train:${seed}:${st
 /** Hard-link (or, across file systems, copy) the run's checkpoints into the artifact and list them. */
 function adoptCheckpoints(runDir: string, dir: string) {
   fs.mkdirSync(path.join(dir, "checkpoints"))
+  // the checkpoints the run's last complete state names (never a temporary or half-written file)
   const list = new RunDir(runDir).checkpoints().map((ck) => {
     const file = `checkpoints/${path.basename(ck.file)}`
     try {
@@ -39,6 +40,7 @@ function adoptCheckpoints(runDir: string, dir: string) {
     } catch {
       fs.copyFileSync(ck.file, path.join(dir, file))
     }
+    crashPoint("train-adopt")
     return { step: ck.step, file }
   })
   fs.writeFileSync(path.join(dir, "checkpoints.json"), JSON.stringify(list, null, 1))

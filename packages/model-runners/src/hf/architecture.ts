@@ -55,6 +55,16 @@ export interface KvCache {
 export interface Architecture {
   readonly modelType: string
   readonly dims: DecoderDims
+  /** The config.json field that sets dims.nLayers (num_hidden_layers, GPT-2's n_layer). */
+  readonly layersField: string
+  /** The layer a checkpoint tensor belongs to (from its name), or null for tensors outside the blocks. */
+  layerOf(name: string): number | null
+  /**
+   * Checkpoint tensors this implementation does not read and that Hugging Face's loading also drops
+   * without a word (non-persistent buffers saved by older versions, a tied head); any other tensor
+   * that no stage reads is an error at load.
+   */
+  ignorable(name: string): boolean
   embedWeights(): WeightSpec[]
   layerWeights(l: number): WeightSpec[]
   finalWeights(): WeightSpec[]
@@ -63,6 +73,13 @@ export interface Architecture {
   /** Final norm (hook ln_final) and LM head, h [rows, d] -> logits [rows, V]; row by row, so the caller may reorder the rows when no ln_final hook is set. */
   final(w: Weights, h: tf.Tensor, ctx: ForwardContext): tf.Tensor
 }
+
+/**
+ * Rotary tables saved by older transformers versions (`model.layers.N.self_attn.rotary_emb.inv_freq`,
+ * `model.rotary_emb.inv_freq`): non-persistent buffers now, which HF's loader drops from the unexpected
+ * keys (any key containing "rotary_emb.inv_freq"). Recomputed from rope_theta here.
+ */
+export const isRotaryBuffer = (name: string): boolean => name.includes("rotary_emb.inv_freq")
 
 /** Typed access to config.json fields; every error names the file and the field. */
 export class ConfigReader {

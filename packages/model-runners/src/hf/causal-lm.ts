@@ -1,9 +1,11 @@
 import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
 import { ForwardError } from "../errors.js"
+import { allFinite, describeStreamHook } from "../finite.js"
 import { HookRunner, type ForwardOptions } from "../hook-points.js"
 import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./architecture.js"
 import { HfCheckpoint } from "./checkpoint.js"
+import { checkInventory } from "./inventory.js"
 import { architectureFor } from "./load-architecture.js"
 
 /**
@@ -82,6 +84,7 @@ export class CausalLM {
       const budget = opts.memoryBudgetBytes ?? Math.min(os.freemem() / 2, 3 * 2 ** 30)
       const mode = opts.mode === undefined || opts.mode === "auto" ? (ckpt.float32Bytes() <= budget ? "memory" : "streamed") : opts.mode
       const all = [...arch.embedWeights(), ...Array.from({ length: arch.dims.nLayers }, (_, l) => arch.layerWeights(l)).flat(), ...arch.finalWeights()]
+      checkInventory(ckpt, arch, all) // layer count and unused tensors
       // every expected tensor must exist with the right shape (read lazily in streamed mode, so check headers now)
       for (const w of all) {
         const shape = ckpt.has(w.name) ? ckpt.shape(w.name) : null
@@ -152,8 +155,57 @@ export class CausalLM {
   /**
    * One pass over T new positions per row (all of them, or the next ones after a KV cache's `past`).
    * `input.pad`, when given, covers past + T positions. Used by forward() and by decoding.ts.
+   * The output (the logits, or the final stream when logits are "none") is checked for NaN / +-Inf with one
+   * reduction; unless `opts.allowNonFinite`, a non-finite output is a ForwardError naming the first hook
+   * where non-finite values appear (found by a second pass that stops there).
    */
   step(input: StepInput, opts: LmForwardOptions, kv: KvCache | null): LmForwardResult {
+    const pastBefore = kv?.past ?? 0
+    const { logits, captured, out } = this.run(input, opts, kv, null)
+    if (opts.allowNonFinite || allFinite(out ?? (logits as tf.Tensor))) {
+      out?.dispose()
+      return { logits, captured }
+    }
+    tf.dispose([out, logits, ...Object.values(captured)].filter((t): t is tf.Tensor => t !== null))
+    const at = this.firstNonFinite(input, opts, kv, pastBefore)
+    const where = at === null ? "the logits (ln_final or the unembedding; hook_embed and every hook_resid_post are finite)" : describeStreamHook(at)
+    throw new ForwardError({ field: "", reason: `non-finite values first appear at ${where} of ${this.dir} (allowNonFinite: true returns them)` })
+  }
+
+  /**
+   * The failure path of step(): the same pass again (same interventions; with a KV cache, from the cache as
+   * it was before the failed pass), checking hook_embed and each hook_resid_post and stopping at the first
+   * one that is not finite; null when they all are (then the final norm or the head is to blame).
+   */
+  private firstNonFinite(input: StepInput, opts: LmForwardOptions, kv: KvCache | null, pastBefore: number): string | null {
+    const rows = pastBefore * input.B
+    const cut = (t: tf.Tensor | null) => (t === null || rows === 0 ? null : tf.slice(t, [0, 0], [rows, -1]))
+    const replay: KvCache | null = kv ? { past: pastBefore, k: kv.k.map(cut), v: kv.v.map(cut) } : null
+    let at: string | null = null
+    try {
+      const r = this.run(input, { interventions: opts.interventions, logits: "none" }, replay, (hook, h) => {
+        if (allFinite(h)) return false
+        at = hook
+        return true
+      })
+      tf.dispose([r.out, r.logits, ...Object.values(r.captured)].filter((t): t is tf.Tensor => t !== null))
+    } finally {
+      if (replay) tf.dispose([...replay.k, ...replay.v].filter((t): t is tf.Tensor => t !== null))
+    }
+    return at
+  }
+
+  /**
+   * The pass itself. `watch`, when given, sees the stream after hook_embed and after each block's
+   * hook_resid_post and may stop the pass (returns true). `out` is the final stream when no logits were
+   * computed (the caller checks and disposes it), else null.
+   */
+  private run(
+    input: StepInput,
+    opts: LmForwardOptions,
+    kv: KvCache | null,
+    watch: ((hook: string, h: tf.Tensor) => boolean) | null
+  ): LmForwardResult & { readonly out: tf.Tensor | null } {
     const { B, T, ids, positions, pad } = input
     const { dims } = this.arch
     const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, opts)
@@ -173,10 +225,12 @@ export class CausalLM {
     }
     try {
       let h = stage(this.arch.embedWeights(), (w) => this.arch.embed(w, tf.tensor1d(ids, "int32"), ctx)) // [T*B, d]
+      if (watch?.("hook_embed", h)) return { logits: null, captured, out: h }
       for (let l = 0; l < dims.nLayers; l++) {
         const prev = h
         h = stage(this.arch.layerWeights(l), (w) => this.arch.block(l, w, prev, ctx))
         prev.dispose()
+        if (watch?.(`blocks.${l}.hook_resid_post`, h)) return { logits: null, captured, out: h }
       }
       if (kv) kv.past += T
       const want = opts.logits ?? "all"
@@ -202,8 +256,11 @@ export class CausalLM {
           logits = null
         }
       }
-      h.dispose()
-      return { logits, captured }
+      if (logits) {
+        h.dispose()
+        return { logits, captured, out: null }
+      }
+      return { logits, captured, out: h }
     } finally {
       tf.dispose([...ctx.shared.values()])
     }

@@ -15,6 +15,8 @@ export class HfCheckpoint {
     readonly config: Readonly<Record<string, unknown>>,
     /** generation_config.json when present (defaults such as eos_token_id), else {}. */
     readonly generationConfig: Readonly<Record<string, unknown>>,
+    /** model.safetensors, or model.safetensors.index.json for a sharded checkpoint. */
+    readonly weightsFile: string,
     private readonly where: ReadonlyMap<string, SafetensorsReader>,
     private readonly readers: readonly SafetensorsReader[]
   ) {}
@@ -73,7 +75,7 @@ export class HfCheckpoint {
       for (const r of readers) r.close()
       throw e
     }
-    return new HfCheckpoint(dir, config, generationConfig, where, readers)
+    return new HfCheckpoint(dir, config, generationConfig, fs.existsSync(indexFile) ? indexFile : single, where, readers)
   }
 
   has(name: string): boolean {
@@ -82,6 +84,11 @@ export class HfCheckpoint {
 
   names(): string[] {
     return [...this.where.keys()]
+  }
+
+  /** The safetensors file holding a tensor. */
+  fileOf(name: string): string {
+    return this.where.get(name)?.file ?? this.weightsFile
   }
 
   /** Shape stored in the file. */

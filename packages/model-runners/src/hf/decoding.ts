@@ -30,7 +30,11 @@ export interface ScoreResult {
   readonly greedyExact: boolean
 }
 
-export function scoreTargets(model: CausalLM, items: readonly ScoreItem[], opts: { stop?: readonly number[]; interventions?: readonly Intervention[] } = {}): ScoreResult[] {
+export function scoreTargets(
+  model: CausalLM,
+  items: readonly ScoreItem[],
+  opts: { stop?: readonly number[]; interventions?: readonly Intervention[]; allowNonFinite?: boolean } = {}
+): ScoreResult[] {
   const stop = opts.stop ?? []
   const rows = items.map((it, i) => {
     if (it.prompt.length === 0 || it.target.length === 0) throw new ForwardError({ field: `items[${i}]`, reason: "prompt and target must be non-empty" })
@@ -39,7 +43,7 @@ export function scoreTargets(model: CausalLM, items: readonly ScoreItem[], opts:
   const T = Math.max(...rows.map((r) => r.length))
   const ids = rows.map((r) => [...r, ...Array(T - r.length).fill(0)])
   const attentionMask = rows.map((r) => [...Array(r.length).fill(1), ...Array(T - r.length).fill(0)])
-  const { logits } = model.forward({ ids, attentionMask }, { interventions: opts.interventions })
+  const { logits } = model.forward({ ids, attentionMask }, { interventions: opts.interventions, allowNonFinite: opts.allowNonFinite })
   const logp = tf.tidy(() => tf.logSoftmax(logits as tf.Tensor)) // [B, T, V]
   ;(logits as tf.Tensor).dispose()
   const lp = logp.arraySync() as number[][][]
@@ -61,6 +65,8 @@ export interface GenerateOptions {
   readonly stop?: readonly number[]
   readonly interventions?: readonly Intervention[]
   readonly stepInterventions?: readonly Intervention[]
+  /** Decode from non-finite logits instead of failing (see CausalLM.step). */
+  readonly allowNonFinite?: boolean
 }
 
 export function generateGreedy(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions): number[][] {
@@ -76,7 +82,7 @@ export function generateGreedy(model: CausalLM, prompts: readonly (readonly numb
   try {
     // prompt pass, left-padded
     const ids = prompts.map((p) => [...Array(P - p.length).fill(0), ...p])
-    let { logits } = model.step(model.layout({ ids, attentionMask: mask }), { interventions: opts.interventions, logits: [-1] }, kv)
+    let { logits } = model.step(model.layout({ ids, attentionMask: mask }), { interventions: opts.interventions, logits: [-1], allowNonFinite: opts.allowNonFinite }, kv)
     for (let s = 0; s < opts.maxNewTokens; s++) {
       const tok = tf.tidy(() => tf.argMax(logits as tf.Tensor, 2).dataSync()) // [B, 1]
       ;(logits as tf.Tensor).dispose()
@@ -92,7 +98,7 @@ export function generateGreedy(model: CausalLM, prompts: readonly (readonly numb
       mask.forEach((row, b) => row.forEach((m, t) => (pad[b * Tk + t] = m)))
       const input: StepInput = { B, T: 1, ids: Int32Array.from(tok), positions: Int32Array.from(next), pad }
       for (let b = 0; b < B; b++) next[b]++
-      ;({ logits } = model.step(input, { interventions: opts.stepInterventions, logits: [-1] }, kv))
+      ;({ logits } = model.step(input, { interventions: opts.stepInterventions, logits: [-1], allowNonFinite: opts.allowNonFinite }, kv))
     }
     return out
   } finally {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { applyRope, attention } from "./attention.js"
-import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
-import { attnHooks, embedSpec, hook, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama.js"
+import { ConfigReader, isRotaryBuffer, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
+import { attnHooks, embedSpec, hook, llamaLayerOf, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama.js"
 import { activation, gatedAct, linearT, rmsNorm, softcap } from "./ops.js"
 import type { RopeScaling } from "./attention.js"
 
@@ -68,8 +68,18 @@ export function gemma2FromConfig(c: ConfigReader): Gemma2 {
 export class Gemma2 implements Architecture {
   readonly modelType = "gemma2"
   readonly dims: DecoderDims
+  readonly layersField = "num_hidden_layers"
   constructor(readonly spec: Gemma2Spec) {
     this.dims = spec.dims
+  }
+
+  layerOf(name: string): number | null {
+    return llamaLayerOf(name)
+  }
+
+  /** Rotary inv_freq buffers, and lm_head.weight (the head is tied; HF's tie_weights() replaces it). */
+  ignorable(name: string): boolean {
+    return isRotaryBuffer(name) || name === "lm_head.weight"
   }
 
   embedWeights(): WeightSpec[] {

@@ -45,8 +45,23 @@ export function gpt2FromConfig(c: ConfigReader, hasPrefix: boolean): Gpt2 {
 export class Gpt2 implements Architecture {
   readonly modelType = "gpt2"
   readonly dims: DecoderDims
+  readonly layersField = "n_layer"
   constructor(readonly spec: Gpt2Spec) {
     this.dims = spec.dims
+  }
+
+  layerOf(name: string): number | null {
+    const m = /^(?:transformer\.)?h\.(\d+)\./.exec(name)
+    return m ? Number(m[1]) : null
+  }
+
+  /**
+   * The causal-mask buffers `h.N.attn.bias` and `h.N.attn.masked_bias` (GPT-2's
+   * `_keys_to_ignore_on_load_unexpected`; non-persistent buffers in current transformers), and
+   * `lm_head.weight` (tied to wte; HF's tie_weights() replaces it).
+   */
+  ignorable(name: string): boolean {
+    return /^(?:transformer\.)?h\.\d+\.attn\.(?:bias|masked_bias)$/.test(name) || name === "lm_head.weight"
   }
 
   embedWeights(): WeightSpec[] {

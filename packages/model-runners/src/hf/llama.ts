@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import type { HookName } from "@conceptscope/core"
 import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention.js"
-import { ConfigReader, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
+import { ConfigReader, isRotaryBuffer, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
 import { activation, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops.js"
 
 /**
@@ -141,6 +141,20 @@ export function attnHooks(l: number, ctx: ForwardContext) {
 
 export const hook = (ctx: ForwardContext, name: string, t: tf.Tensor): tf.Tensor => ctx.hooks.stream(name, t)
 
+/** Layer of a Llama-style tensor name (model.layers.N.*), or null. */
+export function llamaLayerOf(name: string): number | null {
+  const m = /^model\.layers\.(\d+)\./.exec(name)
+  return m ? Number(m[1]) : null
+}
+
+/**
+ * Tensors HF's Llama-family loading drops: rotary inv_freq buffers, `lm_head.weight` when the embedding
+ * is tied (tie_weights() points the head at the embedding after loading), and the fairseq `decoder.version`
+ * of LlamaPreTrainedModel's `_keys_to_ignore_on_load_unexpected`.
+ */
+export const llamaIgnorable = (name: string, tied: boolean): boolean =>
+  isRotaryBuffer(name) || (tied && name === "lm_head.weight") || /(^|\.)decoder\.version$/.test(name)
+
 /** The embedding matrix of the Llama-style checkpoints: model.embed_tokens.weight [vocab, d]. */
 export const embedSpec = (dims: DecoderDims): WeightSpec => ({ name: "model.embed_tokens.weight", shape: [dims.vocab, dims.dModel] })
 
@@ -162,9 +176,18 @@ export function projectionSpecs(l: number, dims: DecoderDims, intermediate: numb
 export class Llama implements Architecture {
   readonly modelType: string
   readonly dims: DecoderDims
+  readonly layersField = "num_hidden_layers"
   constructor(readonly spec: LlamaSpec) {
     this.modelType = spec.modelType
     this.dims = spec.dims
+  }
+
+  layerOf(name: string): number | null {
+    return llamaLayerOf(name)
+  }
+
+  ignorable(name: string): boolean {
+    return llamaIgnorable(name, this.spec.tied)
   }
 
   private norm(x: tf.Tensor, w: tf.Tensor | undefined): tf.Tensor {

@@ -1,6 +1,6 @@
 import { diagonalStats } from "@conceptscope/interventions"
 import { halfwayCrossing, spearman } from "@conceptscope/probes"
-import type { EmergenceCriteria, Embedding, PatchingResult, ReportInput, StageTiming } from "@conceptscope/reporters"
+import type { EmergenceCriteria, Embedding, PatchingResult, ReportInput } from "@conceptscope/reporters"
 import type { CurvePoint, ErrorCurveRow, TDRow } from "./tables.js"
 
 /** Per-basis normalised test MSE averaged over example positions k >= 1 (k = 0 has no context). */
@@ -125,7 +125,6 @@ export interface ReportData {
   readonly embeddings: Embedding[]
   readonly patching: readonly PatchingResult[]
   readonly errors: readonly ErrorCurveRow[]
-  readonly timings: StageTiming[]
   readonly artifactKeys: Record<string, string>
 }
 
@@ -164,10 +163,8 @@ export function reportInput(d: ReportData): ReportInput {
       tdPeakLayerFinal: d.peakLayer,
       coupling: coupling(loss, tdSeries, C),
       patching: headline,
-      stageSeconds: Object.fromEntries(d.timings.map((t) => [t.stage, t.seconds])),
       artifactKeys: d.artifactKeys
     },
-    notes: [...d.notes, ...findings(d.criteria, finalLoss, tdSeries, d.layer, C, headline, d.errors)],
-    stageTimings: d.timings
+    notes: [...d.notes, ...findings(d.criteria, finalLoss, tdSeries, d.layer, C, headline, d.errors)]
   }
 }
