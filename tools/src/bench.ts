@@ -9,7 +9,8 @@
  * - CLI start-up (`--help`), `validate` rejecting a config, and a fully cached quick sweep, each as wall
  *   time and as a ratio to `node -e 0` in the same run (tools/src/bench/cli.ts; the quick store is filled
  *   first when it is not complete).
- * Not a test: numbers depend on the machine. `--quick` shortens every measurement; `--only=memory,train,td,store,cli`
+ * - integrity: the commit's hashing of every file and `verify`, each as a ratio to writing the same bytes.
+ * Not a test: numbers depend on the machine. `--quick` shortens every measurement; `--only=memory,train,td,store,integrity,cli`
  * runs some sections.
  */
 import { initBackend, RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
@@ -23,6 +24,7 @@ import { fileURLToPath } from "node:url"
 import { benchActivationStore } from "./bench/activation-store.js"
 import { benchTD } from "./bench/td.js"
 import { benchCli } from "./bench/cli.js"
+import { benchIntegrity } from "./bench/integrity.js"
 import { benchTrainStep } from "./bench/train-step.js"
 
 const short = process.argv.includes("--quick")
@@ -87,6 +89,12 @@ const main = async () => {
     row("activation store write", `${store.writeMBs.toFixed(0)} MB/s`, "target >= 300", `${(store.writeMBs / raw.writeMBs).toFixed(2)}x raw fs write (${raw.writeMBs.toFixed(0)} MB/s)`)
     row("activation store read", `${store.readMBs.toFixed(0)} MB/s`, "target >= 500", `${(store.readMBs / raw.readMBs).toFixed(2)}x raw fs read (${raw.readMBs.toFixed(0)} MB/s)`)
     fs.rmSync(dir, { recursive: true, force: true })
+  }
+  if (want("integrity")) {
+    const r = await benchIntegrity(short ? 64 : 256)
+    row(`artifact write (${r.mb} MB in 4 files, in the stage)`, `${r.writeMs.toFixed(0)} ms`, `${(r.mb / (r.writeMs / 1000)).toFixed(0)} MB/s`, "1.00x (baseline)")
+    row("  + commit (list, size and xxhash64 every file)", `${r.commitMs.toFixed(0)} ms`, "", `${(r.commitMs / r.writeMs).toFixed(2)}x the write`)
+    row("  verify (re-read and hash every file)", `${r.verifyMs.toFixed(0)} ms`, "", `${(r.verifyMs / r.writeMs).toFixed(2)}x the write`)
   }
   if (want("cli")) {
     const targets: Record<string, string> = { "conceptscope --help": "target < 1 s", "conceptscope sweep --config quick (every stage cached)": "target < 5 s" }

@@ -1,9 +1,9 @@
 import { verifyStore } from "@conceptscope/artifacts"
 import { Effect } from "effect"
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { CLI, ROOT, tinyConfig, tmp, writeConfig } from "./helpers.js"
 
 /**
@@ -72,6 +72,16 @@ function expectSameStore(got: string, want: Map<string, Map<string, Buffer | str
   }
   expect(leftovers(got), label).toEqual([])
 }
+
+/** A small tmpfs to fill up (root in a container that allows mounts, as here and in CI); null when it cannot be made. */
+const smallDisk = (() => {
+  const mnt = tmp("cs-tmpfs-")
+  return spawnSync("mount", ["-t", "tmpfs", "-o", "size=120k", "tmpfs", mnt]).status === 0 ? mnt : null
+})()
+
+afterAll(() => {
+  if (smallDisk) spawnSync("umount", [smallDisk])
+})
 
 describe("crash safety (kill -9) and concurrent runs", () => {
   const dir = tmp("cs-reliability-")
@@ -146,6 +156,34 @@ describe("crash safety (kill -9) and concurrent runs", () => {
     expect(r.stderr.split("\n").filter((l) => / computed in /.test(l))).toHaveLength(10)
     expect(r.stderr.split("\n").filter((l) => / cache hit /.test(l))).toHaveLength(10)
     expectSameStore(store, straight, "seeds [3, 3]")
+  })
+
+  it.runIf(smallDisk !== null)("a full disk: one line naming the file and the cause; once space is freed the rerun gives the same bytes", async () => {
+    const store = path.join(smallDisk!, "store")
+    try {
+      const full = await sweep(file, store, {}, undefined, ["--until", "train"])
+      expect(full.code).toBe(1)
+      expect(full.stderr.trim().split("\n").pop()).toMatch(new RegExp(`^error: stage train: ${store}/\\.resume/train-[0-9a-f]{32}/.*\\.safetensors: cannot write: ENOSPC`))
+      expect(fs.readdirSync(store).filter((d) => !d.startsWith("."))).toEqual(["evalset", "probeset"].filter((d) => fs.existsSync(path.join(store, d))))
+      expect(spawnSync("mount", ["-o", "remount,size=50m", smallDisk!]).status).toBe(0)
+      const rerun = await sweep(file, store)
+      expect(rerun.code, rerun.stderr).toBe(0)
+      expectSameStore(store, straight, "after a full disk")
+    } finally {
+      fs.rmSync(store, { recursive: true, force: true })
+    }
+  })
+
+  it.runIf(smallDisk !== null)("a read-only store: one line naming the path and EROFS", async () => {
+    const ro = tmp("cs-rofs-")
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", ro]).status).toBe(0)
+    try {
+      const r = await sweep(file, path.join(ro, "store"), {}, undefined, ["--until", "train"])
+      expect(r.code).toBe(1)
+      expect(r.stderr.trim().split("\n").pop()).toMatch(new RegExp(`^error: ${ro}/store/.*: .*EROFS: read-only file system, mkdir '${ro}/store'$`))
+    } finally {
+      spawnSync("umount", [ro])
+    }
   })
 
   it("a changed byte in an artifact is reported by verify and by the next stage that reads it", async () => {

@@ -4,6 +4,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { StoreError } from "./errors.js"
+import { mkdirp } from "./mkdirp.js"
 
 /**
  * One owner per artifact key: a lock file created exclusively (`open(..., "wx")`, atomic on local and
@@ -124,7 +125,7 @@ export const acquireLock = (file: string, opts: LockOptions = {}) =>
     Effect.gen(function* () {
       const staleMs = opts.staleMs ?? 60_000
       const me: LockOwner = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString("hex"), since: new Date().toISOString() }
-      yield* Effect.try({ try: () => fs.mkdirSync(path.dirname(file), { recursive: true }), catch: (e) => lockError(file, e) })
+      yield* Effect.try({ try: () => mkdirp(path.dirname(file)), catch: (e) => lockError(file, e) })
       let waiting = false
       for (;;) {
         const r = yield* Effect.try({ try: () => tryCreate(file, me, staleMs), catch: (e) => lockError(file, e) })
@@ -158,7 +159,7 @@ export const acquireLock = (file: string, opts: LockOptions = {}) =>
 export const tryLock = (file: string, opts: LockOptions = {}) =>
   Effect.gen(function* () {
     const me: LockOwner = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString("hex"), since: new Date().toISOString() }
-    yield* Effect.try({ try: () => fs.mkdirSync(path.dirname(file), { recursive: true }), catch: (e) => lockError(file, e) })
+    yield* Effect.try({ try: () => mkdirp(path.dirname(file)), catch: (e) => lockError(file, e) })
     const r = yield* Effect.try({ try: () => tryCreate(file, me, opts.staleMs ?? 60_000), catch: (e) => lockError(file, e) })
     if (!r.held) return null
     yield* Effect.addFinalizer(() => Effect.sync(() => readOwner(file)?.owner?.token === me.token && fs.rmSync(file, { force: true })))
@@ -167,5 +168,5 @@ export const tryLock = (file: string, opts: LockOptions = {}) =>
 
 const lockError = (file: string, e: unknown) => {
   const err = e as NodeJS.ErrnoException
-  return new StoreError({ path: file, reason: `lock: ${err.code ? `${err.code} (${err.message.split(",")[0]})` : String(e)}` })
+  return new StoreError({ path: file, reason: `lock: ${err.code ? err.message.split("\n")[0] : String(e)}` })
 }

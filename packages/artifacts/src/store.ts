@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { StoreError } from "./errors.js"
+import { mkdirp } from "./mkdirp.js"
 import { checkFiles, fileEntries } from "./integrity.js"
 import { acquireLock, type LockOptions, type LockOwner } from "./key-lock.js"
 import { type ArtifactRef, type Manifest, ManifestSchema } from "./manifest.js"
@@ -107,7 +108,7 @@ export function makeArtifactStore(root: string, opts: StoreOptions = {}): Artifa
         for (const d of fs.readdirSync(stagingDir)) if (d.startsWith(`${kind}-${key}-`)) fs.rmSync(path.join(stagingDir, d), { recursive: true, force: true })
       })
       const staging = path.join(stagingDir, `${kind}-${key}-${randomBytes(4).toString("hex")}`)
-      yield* storeTry(staging, () => fs.mkdirSync(staging, { recursive: true }))
+      yield* storeTry(staging, () => mkdirp(staging))
       const body = yield* write(staging).pipe(
         // on failure or interruption the staging directory goes; on success it is renamed below
         Effect.onExit((exit) => (Exit.isFailure(exit) ? Effect.sync(() => fs.rmSync(staging, { recursive: true, force: true })) : Effect.void))
@@ -117,7 +118,7 @@ export function makeArtifactStore(root: string, opts: StoreOptions = {}): Artifa
       const final = dirOf(kind, key)
       yield* storeTry(final, () => {
         fs.writeFileSync(path.join(staging, "manifest.json"), JSON.stringify(manifest, null, 2))
-        fs.mkdirSync(path.dirname(final), { recursive: true })
+        mkdirp(path.dirname(final))
         crashPoint("store-before-commit")
         fs.renameSync(staging, final)
         crashPoint("store-after-commit")
