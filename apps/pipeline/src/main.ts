@@ -113,10 +113,13 @@ const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommand
   version: "0.1.0"
 })
 
+/** ANSI colour codes (ESC [ ... m). */
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
+
 /** The first line of a help document, as plain text. */
 const firstLine = (doc: HelpDoc.HelpDoc) =>
   HelpDoc.toAnsiText(doc)
-    .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(ANSI_ESCAPE, "")
     .split("\n")
     .map((l) => l.trim())
     .find((l) => l.length > 0) ?? "invalid arguments"
