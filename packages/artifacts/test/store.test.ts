@@ -1,34 +1,20 @@
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { ArtifactStoreLive, cleanLeftovers, defineStage, runStage, verifyStore } from "../src/index.js"
+import { ArtifactStoreLive, cleanLeftovers, runStage, verifyStore } from "../src/index.js"
 import { isStale } from "../src/key-lock.js"
 import { makeArtifactStore } from "../src/store.js"
+import { slowStage } from "./fixtures/slow-stage.js"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "commit-child.ts")
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), "cs-lock-"))
 
-/** A stage that counts its runs in a file beside the store and takes `ms` to compute. */
-const slow = (counter: string, ms: number) =>
-  defineStage({
-    name: "slow",
-    version: "1",
-    schemaVersion: 1,
-    params: Schema.Struct({ n: Schema.Int }),
-    meta: Schema.Struct({}),
-    run: ({ params, dir }) =>
-      Effect.gen(function* () {
-        fs.appendFileSync(counter, "x")
-        yield* Effect.sleep(ms)
-        fs.writeFileSync(path.join(dir, "data.bin"), Buffer.alloc(1000 * params.n, 7))
-        return { rowCount: params.n, meta: {} }
-      })
-  })
+
 
 const run = <A, E>(root: string, eff: Effect.Effect<A, E, any>) => Effect.runPromise(eff.pipe(Effect.provide(ArtifactStoreLive(root))) as Effect.Effect<A, E, never>)
 
@@ -36,7 +22,7 @@ describe("one owner per key", () => {
   it("two fibers of one process computing the same key: one computes, the other waits and reuses", async () => {
     const root = tmpRoot()
     const counter = path.join(root, "runs")
-    const stage = slow(counter, 300)
+    const stage = slowStage(counter, 300)
     const [a, b] = await run(root, Effect.all([runStage(stage, { n: 2 }, {}), runStage(stage, { n: 2 }, {})], { concurrency: 2 }))
     expect(fs.readFileSync(counter, "utf8")).toBe("x")
     expect([a.cached, b.cached].sort()).toEqual([false, true])
@@ -86,7 +72,7 @@ describe("one owner per key", () => {
 
   it("a dead owner's lock and staging directory do not block the key, and are gone after the commit", async () => {
     const root = tmpRoot()
-    const stage = slow(path.join(root, "runs"), 0)
+    const stage = slowStage(path.join(root, "runs"), 0)
     const store = makeArtifactStore(root)
     const key = (await run(root, runStage(stage, { n: 1 }, {}))).ref.key
     fs.rmSync(store.dirOf("slow", key), { recursive: true })
@@ -104,7 +90,7 @@ describe("one owner per key", () => {
 describe("verified artifacts", () => {
   const setup = async () => {
     const root = tmpRoot()
-    const r = await run(root, runStage(slow(path.join(root, "runs"), 0), { n: 4 }, {}))
+    const r = await run(root, runStage(slowStage(path.join(root, "runs"), 0), { n: 4 }, {}))
     return { root, dir: r.ref.dir, file: path.join(r.ref.dir, "data.bin") }
   }
 
@@ -120,7 +106,7 @@ describe("verified artifacts", () => {
     const repaired = await Effect.runPromise(verifyStore(root, { repair: true }))
     expect(repaired.problems[0].movedTo).toMatch(/\.broken\/slow-[0-9a-f]{32}-\d+$/)
     expect(fs.existsSync(dir)).toBe(false)
-    const again = await run(root, runStage(slow(path.join(root, "runs"), 0), { n: 4 }, {}))
+    const again = await run(root, runStage(slowStage(path.join(root, "runs"), 0), { n: 4 }, {}))
     expect(again.cached).toBe(false)
     expect((await Effect.runPromise(verifyStore(root))).problems).toEqual([])
   })
@@ -128,10 +114,10 @@ describe("verified artifacts", () => {
   it("a truncated file fails the cache hit naming the file; a missing manifest is a damaged artifact, not an ENOTEMPTY", async () => {
     const { root, dir, file } = await setup()
     fs.truncateSync(file, 10)
-    const e1 = await run(root, Effect.flip(runStage(slow(path.join(root, "runs"), 0), { n: 4 }, {})))
+    const e1 = await run(root, Effect.flip(runStage(slowStage(path.join(root, "runs"), 0), { n: 4 }, {})))
     expect(e1.message).toBe(`${file}: 10 bytes, the manifest says 4000 (conceptscope verify --repair moves the artifact aside)`)
     fs.rmSync(path.join(dir, "manifest.json"))
-    const e2 = await run(root, Effect.flip(runStage(slow(path.join(root, "runs"), 0), { n: 4 }, {})))
+    const e2 = await run(root, Effect.flip(runStage(slowStage(path.join(root, "runs"), 0), { n: 4 }, {})))
     expect(e2.message).toBe(`${path.join(dir, "manifest.json")}: missing: a damaged artifact (conceptscope verify --repair moves it aside)`)
     const stray = path.join(dir, "extra.tmp-1")
     fs.writeFileSync(path.join(dir, "manifest.json"), "{}")
