@@ -17,6 +17,8 @@ export interface DumpOptions {
   readonly out: string
   readonly hooks?: string
   readonly streamed: boolean
+  /** write NaN / Inf outputs instead of failing at the first layer that produced them */
+  readonly allowNonFinite?: boolean
   readonly backend: BackendPref
 }
 
@@ -55,7 +57,15 @@ export async function runDump(o: DumpOptions): Promise<string> {
     )
     const L = model.arch.dims.nLayers
     const hooks = o.hooks ? o.hooks.split(",").map((h) => h.trim()).filter(Boolean) : ["hook_embed", ...Array.from({ length: L }, (_, l) => `blocks.${l}.hook_resid_post`)]
-    const { logits, captured } = model.forward({ ids }, { capture: { hooks, positions: "all" } })
+    const { logits, captured } = (() => {
+      try {
+        return model.forward({ ids }, { capture: { hooks, positions: "all" }, allowNonFinite: o.allowNonFinite })
+      } catch (e) {
+        // on the command line the way to keep non-finite outputs is a flag
+        if (e instanceof Error && e.message.includes("(allowNonFinite: true returns them)")) throw new Error(e.message.replace("(allowNonFinite: true returns them)", "(--allow-non-finite writes them)"))
+        throw e
+      }
+    })()
     const tensors = new Map<string, TensorData>()
     const put = (name: string, t: tf.Tensor) => tensors.set(name, { shape: t.shape, data: t.dataSync() as Float32Array })
     if (logits) put("logits", logits)

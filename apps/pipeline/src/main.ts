@@ -94,6 +94,7 @@ const dumpCmd = Command.make(
     out: Options.text("out").pipe(Options.withDescription("output .safetensors file")),
     hooks: Options.text("hooks").pipe(Options.withDescription("comma-separated hook names (default hook_embed and every blocks.{l}.hook_resid_post)"), Options.optional),
     streamed: Options.boolean("streamed").pipe(Options.withDescription("layer-streamed execution")),
+    allowNonFinite: Options.boolean("allow-non-finite").pipe(Options.withDescription("write NaN / Inf outputs instead of failing at the first layer that produced them")),
     backend: backendOpt
   },
   (o) =>
@@ -101,7 +102,7 @@ const dumpCmd = Command.make(
       const backend = yield* backendOf(o.backend)
       const { runDump } = yield* Effect.promise(() => import("./dump.js"))
       const line = yield* Effect.tryPromise({
-        try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, backend }),
+        try: () => runDump({ model: o.model, ids: Option.getOrUndefined(o.ids), text: Option.getOrUndefined(o.text), out: o.out, hooks: Option.getOrUndefined(o.hooks), streamed: o.streamed, allowNonFinite: o.allowNonFinite, backend }),
         catch: (e) => e
       })
       yield* Console.log(line)

@@ -147,7 +147,7 @@ const CASES: Case[] = [
         "--ids",
         gptIds
       ),
-    /^error: forward: non-finite values first appear at /
+    /^error: forward: non-finite values first appear at blocks\.0\.hook_resid_post \(layer 0\) of .*nan \(--allow-non-finite writes them\)$/
   ],
   ["ids not JSON", () => dump(path.join(ROOT, "packages/model-runners/test/fixtures/hf/gpt2"), "--ids", ids("ids-broken", "[[1,")), /^error: .*ids-broken\.json: \(root\): not readable JSON/],
   ["ragged ids", () => dump(path.join(ROOT, "packages/model-runners/test/fixtures/hf/gpt2"), "--ids", ids("ids-ragged", "[[1,2],[3]]")), /^error: .*ids-ragged\.json: /],
@@ -168,6 +168,14 @@ describe("malformed input: one line, exit 1, nothing written", () => {
     expect(r.status).toBe(1)
     expect(listing(store)).toEqual(before)
     expect(fs.existsSync(path.join(dir, "dump.safetensors"))).toBe(false)
+  })
+
+  it("--allow-non-finite writes what a NaN weight produces instead of failing", () => {
+    const out = path.join(dir, "nan-dump.safetensors")
+    const r = spawnSync(process.execPath, [CLI, "dump", "--model", path.join(dir, "nan"), "--ids", gptIds, "--out", out, "--allow-non-finite"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CONCEPTSCOPE_QUIET: "1" } })
+    expect(r.status, r.stderr).toBe(0)
+    expect(fs.statSync(out).size).toBeGreaterThan(0)
+    fs.rmSync(out)
   })
 
   it("a UTF-8 byte order mark is not an error", () => {
