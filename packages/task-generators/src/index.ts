@@ -42,3 +42,4 @@ export {
   type ErrorCurveOptions,
   type ErrorCurvePoint
 } from "./curves.js"
+export { bayesOptimal, bayesOracle } from "./bayes.js"
