@@ -116,19 +116,34 @@ function tryCreate(file: string, me: LockOwner, staleMs: number): { held: true }
   return { held: false, owner: found?.owner ?? null }
 }
 
+const newOwner = (): LockOwner => ({ pid: process.pid, host: os.hostname(), token: randomBytes(8).toString("hex"), since: new Date().toISOString() })
+
+/** One attempt at the lock for `me` (its directory created first). */
+const attempt = (file: string, me: LockOwner, opts: LockOptions) =>
+  Effect.try({
+    try: () => {
+      mkdirp(path.dirname(file))
+      return tryCreate(file, me, opts.staleMs ?? 60_000)
+    },
+    catch: (e) => lockError(file, e)
+  })
+
+/** Remove the lock file if it still carries `token`. */
+const releaseIfOurs = (file: string, token: string) => {
+  if (readOwner(file)?.owner?.token === token) fs.rmSync(file, { force: true })
+}
+
 /**
  * Hold the lock at `file` for the enclosing scope, waiting while a live owner holds it. Released when
  * the scope closes (whatever the exit), and only if it still carries this holder's token.
  */
-export const acquireLock = (file: string, opts: LockOptions = {}) =>
+export const acquireLock = (file: string, opts: LockOptions = {}): Effect.Effect<HeldLock, StoreError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function* () {
-      const staleMs = opts.staleMs ?? 60_000
-      const me: LockOwner = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString("hex"), since: new Date().toISOString() }
-      yield* Effect.try({ try: () => mkdirp(path.dirname(file)), catch: (e) => lockError(file, e) })
+      const me = newOwner()
       let waiting = false
       for (;;) {
-        const r = yield* Effect.try({ try: () => tryCreate(file, me, staleMs), catch: (e) => lockError(file, e) })
+        const r = yield* attempt(file, me, opts)
         if (r.held) break
         if (!waiting && r.owner) opts.onWait?.(r.owner)
         waiting = true
@@ -136,8 +151,7 @@ export const acquireLock = (file: string, opts: LockOptions = {}) =>
       }
       let held = true
       const beat = setInterval(() => {
-        const found = readOwner(file)
-        if (found?.owner?.token !== me.token) {
+        if (readOwner(file)?.owner?.token !== me.token) {
           held = false
           clearInterval(beat)
           return
@@ -151,18 +165,16 @@ export const acquireLock = (file: string, opts: LockOptions = {}) =>
     (lock) =>
       Effect.sync(() => {
         lock.stop()
-        if (readOwner(lock.file)?.owner?.token === lock.token) fs.rmSync(lock.file, { force: true })
+        releaseIfOurs(lock.file, lock.token)
       })
-  ) as Effect.Effect<HeldLock, StoreError, Scope.Scope>
+  )
 
 /** Hold the lock only if it is free right now (for cleaning up after dead owners); null otherwise. */
 export const tryLock = (file: string, opts: LockOptions = {}) =>
   Effect.gen(function* () {
-    const me: LockOwner = { pid: process.pid, host: os.hostname(), token: randomBytes(8).toString("hex"), since: new Date().toISOString() }
-    yield* Effect.try({ try: () => mkdirp(path.dirname(file)), catch: (e) => lockError(file, e) })
-    const r = yield* Effect.try({ try: () => tryCreate(file, me, opts.staleMs ?? 60_000), catch: (e) => lockError(file, e) })
-    if (!r.held) return null
-    yield* Effect.addFinalizer(() => Effect.sync(() => readOwner(file)?.owner?.token === me.token && fs.rmSync(file, { force: true })))
+    const me = newOwner()
+    if (!(yield* attempt(file, me, opts)).held) return null
+    yield* Effect.addFinalizer(() => Effect.sync(() => releaseIfOurs(file, me.token)))
     return { file, token: me.token }
   })
 

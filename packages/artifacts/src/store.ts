@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { StoreError } from "./errors.js"
 import { mkdirp } from "./mkdirp.js"
 import { checkFiles, fileEntries } from "./integrity.js"
-import { acquireLock, type LockOptions, type LockOwner } from "./key-lock.js"
+import { acquireLock, type HeldLock, type LockOptions, type LockOwner } from "./key-lock.js"
 import { type ArtifactRef, type Manifest, ManifestSchema } from "./manifest.js"
 
 /**
@@ -100,7 +100,7 @@ export function makeArtifactStore(root: string, opts: StoreOptions = {}): Artifa
     )
 
   /** Write, hash, name and rename a staged artifact; the caller holds the key's lock. */
-  const computeAndCommit = <E, R>(kind: string, key: string, write: (dir: string) => Effect.Effect<Omit<Manifest, "files" | "key" | "kind">, E, R>) =>
+  const computeAndCommit = <E, R>(kind: string, key: string, lock: HeldLock, write: (dir: string) => Effect.Effect<Omit<Manifest, "files" | "key" | "kind">, E, R>) =>
     Effect.gen(function* () {
       // what dead owners of this key left: their staging directories (we hold the lock, so no one else is writing one)
       yield* storeTry(stagingDir, () => {
@@ -119,6 +119,8 @@ export function makeArtifactStore(root: string, opts: StoreOptions = {}): Artifa
       yield* storeTry(final, () => {
         fs.writeFileSync(path.join(staging, "manifest.json"), JSON.stringify(manifest, null, 2))
         mkdirp(path.dirname(final))
+        // a lock taken from us (its heartbeat went stale) means another owner may be writing this key
+        if (!lock.held()) throw new StoreError({ path: lock.file, reason: "lost the key's lock before the commit; run again" })
         crashPoint("store-before-commit")
         fs.renameSync(staging, final)
         crashPoint("store-after-commit")
@@ -134,10 +136,10 @@ export function makeArtifactStore(root: string, opts: StoreOptions = {}): Artifa
       if (existing) return { ref: existing, computed: false }
       return yield* Effect.scoped(
         Effect.gen(function* () {
-          yield* acquireLock(lockFile(kind, key), { ...opts, onWait: (owner) => opts.onWait?.(owner, kind, key) })
+          const lock = yield* acquireLock(lockFile(kind, key), { ...opts, onWait: (owner) => opts.onWait?.(owner, kind, key) })
           const again = yield* lookup(kind, key)
           if (again) return { ref: again, computed: false }
-          return { ref: yield* computeAndCommit(kind, key, write), computed: true }
+          return { ref: yield* computeAndCommit(kind, key, lock, write), computed: true }
         })
       )
     })

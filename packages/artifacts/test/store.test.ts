@@ -14,8 +14,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "commit-child.ts")
 const tmpRoot = () => fs.mkdtempSync(path.join(os.tmpdir(), "cs-lock-"))
 
-
-
 const run = <A, E>(root: string, eff: Effect.Effect<A, E, any>) => Effect.runPromise(eff.pipe(Effect.provide(ArtifactStoreLive(root))) as Effect.Effect<A, E, never>)
 
 describe("one owner per key", () => {
