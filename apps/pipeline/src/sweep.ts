@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { LoadedConfig } from "./config/load.js"
 import { type CellResult, runCell } from "./experiment/run-cell.js"
-import { stagesThrough } from "./experiment/table.js"
+import { cellReportDir, stagesThrough } from "./experiment/table.js"
 import { SweepExecutor } from "./executor.js"
 
 export interface SweepOptions {
@@ -52,9 +52,9 @@ export const sweep = (opts: SweepOptions) =>
     if (left.resumable.length) note("store", `${left.resumable.length} interrupted computation(s) kept to resume: ${left.resumable.map((p) => path.relative(store.root, p)).join(", ")}`)
     const results = yield* executor.runAll(cells.map((cell) => runCell(experiment, cell, { until, file })))
     if (!stagesThrough(experiment, until).includes(experiment.report)) return { cells: results, reports: [] } satisfies SweepOutcome
-    const dirs: { seed: number; dir: string }[] = []
+    const dirs: { seed: number; label?: string; dir: string }[] = []
     for (const cell of results) {
-      const dir = path.join(opts.outDir, name, `seed-${cell.seed}`)
+      const dir = path.join(opts.outDir, name, cellReportDir(cell))
       yield* copyDir(cell.results[experiment.report].ref.dir, dir)
       // this run's log beside the report (not part of any artifact): each stage's artifact, whether it
       // came from the cache, this run's seconds and the seconds its computation took
@@ -65,8 +65,8 @@ export const sweep = (opts: SweepOptions) =>
         try: () => fs.writeFileSync(path.join(dir, "stages.json"), JSON.stringify(log, null, 1)),
         catch: (e) => new StoreError({ path: path.join(dir, "stages.json"), reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
       })
-      note("report", `seed ${cell.seed}: ${path.join(dir, "report.html")}`)
-      dirs.push({ seed: cell.seed, dir })
+      note("report", `${cell.label ? `${cell.label}, ` : ""}seed ${cell.seed}: ${path.join(dir, "report.html")}`)
+      dirs.push({ seed: cell.seed, label: cell.label, dir })
     }
     const reports = dirs.map((d) => path.join(d.dir, "report.html"))
     if (!experiment.summarize) return { cells: results, reports } satisfies SweepOutcome

@@ -1,5 +1,6 @@
 /** @conceptscope/interventions: concept means (task vectors) and activation patching, as data over any runner. */
 export { conceptMeans } from "./concept-means.js"
+export { conceptSubspace, subspaceShift } from "./concept-subspace.js"
 export {
   diagonalStats,
   patchInterventions,
@@ -8,5 +9,6 @@ export {
   type PatchRunner,
   type PatchScore,
   type PatchingMatrix,
-  type PositionedMeans
+  type PositionedMeans,
+  type SourceRows
 } from "./patching.js"

@@ -1,13 +1,17 @@
 import type { HookName, Intervention } from "@conceptscope/core"
 import { row } from "./concept-means.js"
+import { conceptSubspace, subspaceShift } from "./concept-subspace.js"
 
 /**
  * How a source sequence's activation is moved towards a target concept at the patched positions:
  * - "replace":   a <- mean_target                        (the study's patching)
  * - "add":       a <- a + mean_target                    (task-vector addition)
  * - "mean-diff": a <- a + (mean_target - mean_source)    (shift by the difference of concept means)
+ * - "subspace":  a <- a + Q^T Q (mean_target - a)        (a's coordinates in the concept subspace set to
+ *                the target mean's; the rest of a kept: see concept-subspace.ts). Needs each source row's
+ *                own activation (`sourceRows`).
  */
-export type PatchMode = "replace" | "add" | "mean-diff"
+export type PatchMode = "replace" | "add" | "mean-diff" | "subspace"
 
 /**
  * Per-position concept means at one hook: means[p] is Float32Array [nConcepts, d] for position positions[p].
@@ -19,8 +23,31 @@ export interface PositionedMeans {
   readonly means: readonly Float32Array[]
 }
 
-/** The interventions that patch source-concept rows towards `target` (one per patched position). */
-export function patchInterventions(m: PositionedMeans, source: number, target: number, mode: PatchMode): Intervention[] {
+/** Per position p, the unpatched activations of one source concept's rows at the hook: [nRows, d]. */
+export type SourceRows = readonly Float32Array[]
+
+/**
+ * The interventions that patch source-concept rows towards `target`: one per patched position, or for
+ * "subspace" one per (position, row), each restricted to its batch row.
+ */
+export function patchInterventions(m: PositionedMeans, source: number, target: number, mode: PatchMode, sourceRows?: SourceRows): Intervention[] {
+  if (mode === "subspace") {
+    if (!sourceRows) throw new Error("patchInterventions: the subspace mode needs the source rows' activations")
+    return m.positions.flatMap((pos, p) => {
+      const C = m.means[p].length / m.d
+      const Q = conceptSubspace(m.means[p], C, m.d)
+      const tgt = m.means[p].subarray(target * m.d, (target + 1) * m.d)
+      const rows = sourceRows[p]
+      const n = rows.length / m.d
+      return Array.from({ length: n }, (_, b) => ({
+        hook: m.hook,
+        positions: [pos],
+        op: "add" as const,
+        batch: [b],
+        vector: subspaceShift(Q, m.d, tgt, rows.subarray(b * m.d, (b + 1) * m.d))
+      }))
+    })
+  }
   return m.positions.map((pos, p) => {
     const tgt = row(m.means[p], target, m.d)
     if (mode === "replace") return { hook: m.hook, positions: [pos], op: "replace" as const, vector: tgt }
@@ -55,7 +82,9 @@ export async function patchingMatrix(
   mode: PatchMode,
   run: PatchRunner,
   score: PatchScore,
-  onCell?: () => void
+  onCell?: () => void,
+  /** the source rows' unpatched activations per position (the subspace mode needs them) */
+  sourceRows?: (source: number) => SourceRows
 ): Promise<PatchingMatrix> {
   const matrix: number[][] = []
   const unpatched: number[] = []
@@ -63,7 +92,7 @@ export async function patchingMatrix(
     unpatched.push(score(s, await run(s, [])))
     const rowScores: number[] = []
     for (let t = 0; t < nConcepts; t++) {
-      rowScores.push(score(s, await run(s, patchInterventions(m, s, t, mode))))
+      rowScores.push(score(s, await run(s, patchInterventions(m, s, t, mode, sourceRows?.(s)))))
       onCell?.()
     }
     matrix.push(rowScores)

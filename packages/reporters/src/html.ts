@@ -7,7 +7,7 @@ import type { ReportInput } from "./input.js"
 import { conceptName } from "./input.js"
 import { type RenderedFigure, escapeHtml as esc } from "./rendered.js"
 import { namespaceSvgIds } from "./render.js"
-import { headlineRows } from "./tables.js"
+import { headlineRows, PER_CONCEPT_HEADER, perConceptRows } from "./tables.js"
 
 const CSS = `
 :root { --fg:#1d1d1f; --muted:#5f6368; --line:#d9d9de; --accent:#b3261e; --bg-note:#fff7e0; --note-line:#e0a800; }
@@ -95,15 +95,11 @@ const figureHtml = (f: RenderedFigure): string => {
 }
 
 const perConceptTable = (input: ReportInput): string => {
-  const s = input.summary
-  const n = Math.max(input.concepts.length, s.finalNmsePerConcept.length, s.coupling.spearmanPerConcept.length)
-  if (n === 0) return ""
-  const rows = Array.from({ length: n }, (_, i) =>
-    `<tr><td>${esc(conceptName(input.concepts, i))}</td><td class="num">${fmtNum(s.finalNmsePerConcept[i])}</td><td class="num">${fmtNum(
-      s.coupling.spearmanPerConcept[i]
-    )}</td><td class="num">${fmtNum(s.coupling.lossHalfwayStep[i])}</td></tr>`
-  ).join("")
-  return `<table><tr><th>concept</th><th class="num">final NMSE</th><th class="num">Spearman(−loss, TD)</th><th class="num">loss halfway step</th></tr>${rows}</table>`
+  const rows = perConceptRows(input)
+  if (rows.length === 0) return ""
+  const head = PER_CONCEPT_HEADER.map((h, i) => `<th${i ? ' class="num"' : ""}>${esc(h)}</th>`).join("")
+  const body = rows.map((r) => `<tr>${r.map((v, i) => `<td${i ? ' class="num"' : ""}>${esc(v)}</td>`).join("")}</tr>`).join("")
+  return `<table><tr>${head}</tr>${body}</table>`
 }
 
 const artifactKeys = (input: ReportInput): string => {

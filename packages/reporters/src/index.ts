@@ -21,6 +21,7 @@ export { patchingSpec } from "./figures/patching.js"
 export { errorVsKSpec } from "./figures/error-vs-k.js"
 export { pairwiseTdSpec } from "./figures/pairwise-td.js"
 export { linearProbeSpec } from "./figures/linear-probe.js"
+export { type DiversityPoint, diversitySpec } from "./figures/diversity.js"
 export {
   DEFAULT_FONT_FILES,
   type FigureFonts,
@@ -37,6 +38,9 @@ export {
   type SeedCheck,
   type SeedMetric,
   aggregateSeeds,
+  PATCH_OFF_BASELINE,
+  TD_FINAL,
+  TD_FIRST,
   seedAggregateJson,
   seedAggregateMarkdown
 } from "./seed-aggregate.js"

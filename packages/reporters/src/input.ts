@@ -23,8 +23,13 @@ export interface TdPoint {
   perConcept: number[]
 }
 
-/** Where in training a checkpoint lies: the report's early, middle and final checkpoints. */
-export type Phase = "early" | "middle" | "final"
+/**
+ * Where in training a checkpoint lies: early (first after step 0), two-cluster (detected from the
+ * per-basis loss: some concepts learned, others not), middle (the median saved step, when no two-cluster
+ * stage was detected) and final.
+ */
+export type Phase = "early" | "middle" | "two-cluster" | "final"
+export const PHASE_ORDER: readonly Phase[] = ["early", "middle", "two-cluster", "final"]
 export type EmbeddingMethod = "umap" | "pca"
 
 /** A 2-D projection of the reported layer's activations at one checkpoint. */
@@ -39,7 +44,7 @@ export interface Embedding {
 /** Activation patching at one checkpoint and layer. */
 export interface PatchingResult {
   step: number
-  phase: "middle" | "final"
+  phase: Phase
   layer: number
   /** [source][target] nmse on source-basis inputs after patching in the target basis' mean activation */
   matrix: number[][]
@@ -50,7 +55,7 @@ export interface PatchingResult {
 /** Error of one solver after k in-context examples. Several rows with the same (k, method) are averaged. */
 export interface ErrorAtK {
   k: number
-  /** "model" | "least squares" | "lasso" | "oracle" | ... */
+  /** "model (<phase>, step <n>)" for the trained model at a checkpoint, or a reference solver's name */
   method: string
   nmse: number
 }
@@ -81,6 +86,10 @@ export interface ReportInput {
   concepts: string[]
   /** "layer l" = blocks.{l}.hook_resid_post */
   reportedLayer: number
+  /** the task in words for captions, e.g. "4 disjoint rank-2 bases in D = 8, one fixed w per basis" */
+  taskDescription: string
+  /** what the basis-knowing reference solves, e.g. "a 2-dim Bayesian ridge regression"; null when the task has none */
+  oracleDescription: string | null
   lossCurves: LossPoint[]
   tdCurves: TdPoint[]
   embeddings: Embedding[]

@@ -1,9 +1,7 @@
 /** summary.md: headline numbers, notes, per-concept table, figure links (PNG). */
-import { fmtNum } from "./figures/common.js"
 import type { ReportInput } from "./input.js"
-import { conceptName } from "./input.js"
 import type { RenderedFigure } from "./rendered.js"
-import { headlineRows } from "./tables.js"
+import { headlineRows, PER_CONCEPT_HEADER, perConceptRows } from "./tables.js"
 
 /** Escape a table cell: pipes and newlines would break the row. */
 const cell = (s: string): string => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
@@ -19,13 +17,11 @@ export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFig
   for (const n of input.notes) out.push(`- ${n.replace(/\r?\n/g, " ")}`)
   out.push("", "## Headline numbers", "", "| quantity | value |", "|---|---:|")
   for (const [k, v] of headlineRows(input)) out.push(`| ${cell(k)} | ${cell(v)} |`)
-  const n = Math.max(input.concepts.length, s.finalNmsePerConcept.length)
-  if (n > 0) {
-    out.push("", "| concept | final NMSE | Spearman(−loss, TD) | loss halfway step |", "|---|---:|---:|---:|")
-    for (let i = 0; i < n; i++)
-      out.push(
-        `| ${cell(conceptName(input.concepts, i))} | ${fmtNum(s.finalNmsePerConcept[i])} | ${fmtNum(s.coupling.spearmanPerConcept[i])} | ${fmtNum(s.coupling.lossHalfwayStep[i])} |`
-      )
+  const rows = perConceptRows(input)
+  if (rows.length > 0) {
+    out.push("", `| ${PER_CONCEPT_HEADER.join(" | ")} |`, `|---|${PER_CONCEPT_HEADER.slice(1).map(() => "---:").join("|")}|`)
+    for (const r of rows) out.push(`| ${r.map(cell).join(" | ")} |`)
+    out.push("", `p: share of ${s.coupling.permutations} permutations of the TD rates whose correlation with the loss rates reaches the observed one.`)
   }
   out.push("", "## Figures", "")
   for (const f of figures) {

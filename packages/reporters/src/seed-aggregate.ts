@@ -13,12 +13,14 @@ import type { Summary } from "./summary.js"
 export interface EmergenceCriteria {
   /** every concept's final normalised MSE at most this */
   readonly maxFinalNmse: number
-  /** TD at the first checkpoint at most chance + this (chance = 1 / number of concepts) */
+  /** held-out TD at the query token at the first checkpoint at most chance + this (chance = 1 / number of concepts) */
   readonly maxTdFirstAboveChance: number
-  /** TD at the final checkpoint at least this */
+  /** held-out TD at the query token at the final checkpoint at least this */
   readonly minTdFinal: number
-  /** patching off-diagonal / diagonal at the final checkpoint at least this */
+  /** patching at the final checkpoint: mean off-diagonal NMSE at least this multiple of the self-patch mean */
   readonly minPatchingRatio: number
+  /** every basis's loss-TD rate correlation significant at this level (permutation p-value) */
+  readonly maxCouplingPValue: number
 }
 
 
@@ -67,6 +69,13 @@ const metric = (name: string, values: number[]): SeedMetric => {
   }
 }
 
+/** Metric names other tools read back (the diversity figure). */
+export const TD_FIRST = "query-token TD first checkpoint (held-out)"
+export const TD_FINAL = "query-token TD final checkpoint (held-out)"
+export const PATCH_OFF_BASELINE = "patching off-diagonal / baseline (final)"
+
+const finalPatching = (s: Summary) => s.patching?.checkpoints.find((c) => c.phase === "final") ?? null
+
 const worstNmse = (s: Summary) => (s.finalNmsePerConcept.length ? Math.max(...s.finalNmsePerConcept) : NaN)
 
 export function aggregateSeeds(
@@ -77,22 +86,28 @@ export function aggregateSeeds(
   if (runs.length === 0) throw new RangeError("aggregateSeeds needs at least one run")
   const col = (f: (s: Summary) => number) => runs.map((r) => f(r.summary))
   const metrics = [
-    metric("TD first checkpoint", col((s) => s.tdFirst)),
-    metric("TD final checkpoint", col((s) => s.tdFinal)),
+    metric(TD_FIRST, col((s) => s.td.queryToken.first)),
+    metric(TD_FINAL, col((s) => s.td.queryToken.final)),
+    metric("query-token TD layer", col((s) => s.td.queryToken.layer)),
     metric("worst final NMSE over concepts", col(worstNmse)),
-    metric("mean Spearman(-loss, TD)", col((s) => s.coupling.meanSpearman)),
-    metric("TD halfway step", col((s) => s.coupling.tdHalfwayStep ?? NaN)),
-    metric("patching off/diagonal", col((s) => s.patching?.ratio ?? NaN)),
-    metric("reported layer", col((s) => s.reportedLayer))
+    metric("model NMSE / least squares (query)", col((s) => s.nmse.model / s.nmse.leastSquares)),
+    metric("model NMSE / Bayes-optimal (query)", col((s) => s.nmse.model / s.nmse.bayesOptimal)),
+    metric("bases with coupling p <= " + criteria.maxCouplingPValue, col((s) => s.coupling.perBasis.filter((b) => b.pValue <= criteria.maxCouplingPValue).length)),
+    metric(PATCH_OFF_BASELINE, col((s) => finalPatching(s)?.offDiagonalOverBaseline ?? NaN)),
+    metric("patching self / baseline (final)", col((s) => finalPatching(s)?.selfOverBaseline ?? NaN)),
+    metric("patching off-diagonal / self (final)", col((s) => finalPatching(s)?.offDiagonalOverSelf ?? NaN)),
+    metric("two-cluster step", col((s) => s.twoCluster?.step ?? NaN))
   ]
   const perSeed = runs.map(({ seed, summary: s }) => {
     const chance = s.finalNmsePerConcept.length ? 1 / s.finalNmsePerConcept.length : NaN
-    const ratio = s.patching?.ratio ?? NaN
+    const ratio = finalPatching(s)?.offDiagonalOverSelf ?? NaN
+    const worstP = s.coupling.perBasis.length ? Math.max(...s.coupling.perBasis.map((b) => b.pValue)) : NaN
     const checks: SeedCheck[] = [
       { name: `every concept's final NMSE <= ${criteria.maxFinalNmse}`, value: worstNmse(s), pass: worstNmse(s) <= criteria.maxFinalNmse },
-      { name: `TD first <= chance + ${criteria.maxTdFirstAboveChance}`, value: s.tdFirst, pass: s.tdFirst <= chance + criteria.maxTdFirstAboveChance },
-      { name: `TD final >= ${criteria.minTdFinal}`, value: s.tdFinal, pass: s.tdFinal >= criteria.minTdFinal },
-      { name: `patching off/diagonal >= ${criteria.minPatchingRatio}`, value: ratio, pass: ratio >= criteria.minPatchingRatio }
+      { name: `query TD first <= chance + ${criteria.maxTdFirstAboveChance}`, value: s.td.queryToken.first, pass: s.td.queryToken.first <= chance + criteria.maxTdFirstAboveChance },
+      { name: `query TD final >= ${criteria.minTdFinal}`, value: s.td.queryToken.final, pass: s.td.queryToken.final >= criteria.minTdFinal },
+      { name: `patching off-diagonal / self >= ${criteria.minPatchingRatio}`, value: ratio, pass: ratio >= criteria.minPatchingRatio },
+      { name: `every basis coupled, p <= ${criteria.maxCouplingPValue}`, value: worstP, pass: worstP <= criteria.maxCouplingPValue }
     ]
     return { seed, checks, allPass: checks.every((c) => c.pass) }
   })

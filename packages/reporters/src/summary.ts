@@ -8,38 +8,6 @@
 import { Effect, ParseResult, Schema } from "effect"
 import { SummaryDecodeError } from "./errors.js"
 
-export interface Summary {
-  config: string
-  backend: string
-  /** [concept] normalised test MSE at the last checkpoint */
-  finalNmsePerConcept: number[]
-  reportedLayer: number
-  /** TD at the reported layer, first and last checkpoint */
-  tdFirst: number
-  tdFinal: number
-  /** layer with the highest TD at the last checkpoint (-1 = embedding) */
-  tdPeakLayerFinal: number
-  coupling: {
-    /** [concept] Spearman correlation over checkpoints between -loss of that concept and TD */
-    spearmanPerConcept: number[]
-    /** [concept] first step at which that concept's loss fell halfway from start to end (null: never) */
-    lossHalfwayStep: (number | null)[]
-    /** first step at which TD rose halfway from start to end (null: never) */
-    tdHalfwayStep: number | null
-    meanSpearman: number
-  }
-  /** Patching at the final checkpoint at `layer`; `byLayer` has every patched layer (the headline layer is the one with the largest ratio). */
-  patching: {
-    step: number
-    layer: number
-    diagonalMean: number
-    offDiagonalMean: number
-    ratio: number
-    byLayer: { layer: number; diagonalMean: number; offDiagonalMean: number; ratio: number }[]
-  } | null
-  artifactKeys: Record<string, string>
-}
-
 const NonFiniteLiteral = Schema.Literal("NaN", "Infinity", "-Infinity")
 
 /** A number that survives JSON: finite numbers as themselves, NaN / +-Infinity as strings. */
@@ -51,60 +19,83 @@ export const JsonSafeNumber = Schema.transform(Schema.Union(Schema.Number, NonFi
 
 const Num = JsonSafeNumber
 
-export const Summary: Schema.Schema<Summary, SummaryEncoded> = Schema.Struct({
-  config: Schema.String,
-  backend: Schema.String,
-  finalNmsePerConcept: Schema.mutable(Schema.Array(Num)),
-  reportedLayer: Schema.Number,
-  tdFirst: Num,
-  tdFinal: Num,
-  tdPeakLayerFinal: Schema.Number,
-  coupling: Schema.Struct({
-    spearmanPerConcept: Schema.mutable(Schema.Array(Num)),
-    lossHalfwayStep: Schema.mutable(Schema.Array(Schema.NullOr(Schema.Number))),
-    tdHalfwayStep: Schema.NullOr(Schema.Number),
-    meanSpearman: Num
-  }),
-  patching: Schema.NullOr(
-    Schema.Struct({
-      step: Schema.Number,
-      layer: Schema.Number,
-      diagonalMean: Num,
-      offDiagonalMean: Num,
-      ratio: Num,
-      byLayer: Schema.mutable(Schema.Array(Schema.mutable(Schema.Struct({ layer: Schema.Number, diagonalMean: Num, offDiagonalMean: Num, ratio: Num }))))
-    })
-  ),
-  artifactKeys: Schema.mutable(Schema.Record({ key: Schema.String, value: Schema.String }))
+const Int = Schema.Number
+const Steps = Schema.NullOr(Schema.Number)
+const mutableArray = <A, I>(item: Schema.Schema<A, I>) => Schema.mutable(Schema.Array(item))
+
+/** TD at one token position and layer: first and final checkpoint, on the held-out probe split. */
+const TdAt = Schema.Struct({
+  /** token index (0-based) in the 2K-token sequence */
+  position: Int,
+  layer: Int,
+  /** "selection split" (the best layer on the probe set's selection split at the final checkpoint) or "config" */
+  layerChosenOn: Schema.String,
+  first: Num,
+  final: Num
 })
 
-type JsonNum = number | "NaN" | "Infinity" | "-Infinity"
+/** One checkpoint of patching at the headline layer: mean NMSE unpatched, self-patched, patched with another concept. */
+const PatchingAt = Schema.Struct({
+  phase: Schema.String,
+  step: Int,
+  baseline: Num,
+  self: Num,
+  offDiagonal: Num,
+  offDiagonalOverBaseline: Num,
+  selfOverBaseline: Num,
+  offDiagonalOverSelf: Num
+})
 
+export const Summary = Schema.Struct({
+  config: Schema.String,
+  backend: Schema.String,
+  concepts: mutableArray(Schema.String),
+  /** [concept] normalised test MSE (mean over k >= 1) at the last checkpoint */
+  finalNmsePerConcept: mutableArray(Num),
+  td: Schema.Struct({
+    /** the report position and layer (TD on the held-out split) */
+    position: Int,
+    layer: Int,
+    layerChosenOn: Schema.String,
+    first: Num,
+    final: Num,
+    /** the layer with the highest TD on all probe sequences at the final checkpoint (reference only: chosen after the fact) */
+    peakLayerAllSequences: Int,
+    /** TD at the query token (last x, whose output predicts the last y) */
+    queryToken: TdAt,
+    /** overlapping bases: TD of the basis groups, and mean pairwise TD within vs across groups (final checkpoint, report layer) */
+    groups: Schema.NullOr(Schema.Struct({ groupTd: Num, withinPairwise: Num, acrossPairwise: Num }))
+  }),
+  /** per basis: loss and TD (that basis's recall at the report layer) halfway steps, their lag and the rate correlation with its permutation p-value */
+  coupling: Schema.Struct({
+    permutations: Int,
+    perBasis: mutableArray(
+      Schema.Struct({ basis: Int, lossHalfStep: Steps, tdHalfStep: Steps, lagSteps: Steps, rateCorrelation: Num, pValue: Num, lagPValue: Schema.NullOr(Num) })
+    )
+  }),
+  /** the two-cluster stage detected from the per-basis loss (null: none) */
+  twoCluster: Schema.NullOr(Schema.Struct({ step: Int, learned: mutableArray(Int), lossRatio: Num })),
+  patching: Schema.NullOr(
+    Schema.Struct({
+      /** "query" (the query token, only its prediction scored), "y-tokens", ... */
+      positions: Schema.String,
+      layer: Int,
+      layerChosenOn: Schema.String,
+      /** at the headline layer: the two-cluster checkpoint (when detected) and the final one */
+      checkpoints: mutableArray(PatchingAt),
+      /** query-token patching at the final checkpoint (null when another position mode ran) */
+      queryToken: Schema.NullOr(Schema.Struct({ offDiagonalOverBaseline: Num, selfOverBaseline: Num })),
+      /** every patched layer at the final checkpoint (a profile; the headline is not their maximum) */
+      byLayer: mutableArray(Schema.Struct({ layer: Int, offDiagonalOverBaseline: Num, selfOverBaseline: Num, offDiagonalOverSelf: Num }))
+    })
+  ),
+  /** NMSE of the query prediction (k = K - 1, all bases) at the final checkpoint, with the references (NaN where undefined) */
+  nmse: Schema.Struct({ k: Int, step: Int, model: Num, leastSquares: Num, bayesOracle: Num, bayesOptimal: Num }),
+  artifactKeys: Schema.mutable(Schema.Record({ key: Schema.String, value: Schema.String }))
+})
+export type Summary = Schema.Schema.Type<typeof Summary>
 /** The JSON shape of a Summary (non-finite numbers as strings). */
-export interface SummaryEncoded {
-  readonly config: string
-  readonly backend: string
-  readonly finalNmsePerConcept: JsonNum[]
-  readonly reportedLayer: number
-  readonly tdFirst: JsonNum
-  readonly tdFinal: JsonNum
-  readonly tdPeakLayerFinal: number
-  readonly coupling: {
-    readonly spearmanPerConcept: JsonNum[]
-    readonly lossHalfwayStep: (number | null)[]
-    readonly tdHalfwayStep: number | null
-    readonly meanSpearman: JsonNum
-  }
-  readonly patching: {
-    readonly step: number
-    readonly layer: number
-    readonly diagonalMean: JsonNum
-    readonly offDiagonalMean: JsonNum
-    readonly ratio: JsonNum
-    byLayer: { layer: number; diagonalMean: JsonNum; offDiagonalMean: JsonNum; ratio: JsonNum }[]
-  } | null
-  readonly artifactKeys: { [k: string]: string }
-}
+export type SummaryEncoded = Schema.Schema.Encoded<typeof Summary>
 
 /** summary.json text (2-space indented) for a Summary; fails if the value does not fit the schema. */
 export const encodeSummaryJson = (summary: Summary): Effect.Effect<string, SummaryDecodeError> =>

@@ -59,14 +59,14 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       return { step, layer, td: per.reduce((a, b) => a + b, 0) / per.length, perConcept: per }
     })
   )
-  const centres: Record<"early" | "middle" | "final", [number, number][]> = {
+  const centres: Record<"early" | "two-cluster" | "final", [number, number][]> = {
     early: [[0, 0], [0, 0], [0, 0], [0, 0]],
-    middle: [[6, 0], [-2, 0.5], [-2, -0.5], [-2.2, 0]],
+    "two-cluster": [[6, 0], [-2, 0.5], [-2, -0.5], [-2.2, 0]],
     final: [[6, 0], [-3, 5], [-3, -5], [-7, 0]]
   }
-  const phaseStep = { early: steps[1], middle: steps[Math.floor(nCk / 4)], final: steps[nCk - 1] }
+  const phaseStep = { early: steps[1], "two-cluster": steps[Math.floor(nCk / 4)], final: steps[nCk - 1] }
   const embeddings = (["umap", "pca"] as const).flatMap((method) =>
-    (["early", "middle", "final"] as const).map((phase) => ({
+    (["early", "two-cluster", "final"] as const).map((phase) => ({
       step: phaseStep[phase],
       phase,
       method,
@@ -80,15 +80,15 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     }))
   )
   const group = (c: number) => (c === 0 ? 0 : 1)
-  const patchMatrix = (stage: "middle" | "final", unpatched: number[]) =>
+  const patchMatrix = (stage: "two-cluster" | "final", unpatched: number[]) =>
     unpatched.map((u, s) =>
       unpatched.map((_, t) => {
-        const differs = stage === "middle" ? group(s) !== group(t) : s !== t
+        const differs = stage === "two-cluster" ? group(s) !== group(t) : s !== t
         return differs ? 1.2 + 0.3 * rng.uniform() : u * (0.9 + 0.1 * rng.uniform())
       })
     )
   const unpatchedAt = (step: number) => concepts.map((_, c) => lossCurves.find((p) => p.step === step && p.concept === c)!.nmse)
-  const patching = (["middle", "final"] as const).map((phase) => {
+  const patching = (["two-cluster", "final"] as const).map((phase) => {
     const unpatched = unpatchedAt(phaseStep[phase])
     return { step: phaseStep[phase], phase, layer: reportedLayer, matrix: patchMatrix(phase, unpatched), unpatched }
   })
@@ -99,12 +99,13 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
   // 1 - k/d below d (unseen directions), noise * d / (k - d - 1) above d + 1, a capped peak between
   const lsErr = (k: number, d: number) => (k < d ? 1 - k / d + noise : Math.min(1, (noise * d) / Math.max(0.5, k - d - 1)))
   const errorVsK = Array.from({ length: 20 }, (_, i) => i + 1).flatMap((k) => [
-    { k, method: "model", nmse: Math.max(2e-3, lsErr(k, r) * 1.15 + 0.004) },
+    { k, method: `model (early, step ${steps[1]})`, nmse: Math.max(2e-3, Math.min(1, lsErr(k, D) * 1.1)) },
+    { k, method: `model (final, step ${steps[nCk - 1]})`, nmse: Math.max(2e-3, lsErr(k, r) * 1.15 + 0.004) },
     { k, method: "least squares", nmse: Math.max(1e-3, lsErr(k, D)) },
     { k, method: "lasso", nmse: Math.max(1e-3, Math.min(1, lsErr(k, D) * Math.exp(-k / 8))) },
-    { k, method: "oracle", nmse: Math.max(1e-3, lsErr(k, r)) }
+    { k, method: "bayes oracle (knows the basis)", nmse: Math.max(1e-3, lsErr(k, r)) }
   ])
-  const pairwiseTD = [phaseStep.early, phaseStep.middle, phaseStep.final].map((step) => ({
+  const pairwiseTD = [phaseStep.early, phaseStep["two-cluster"], phaseStep.final].map((step) => ({
     step,
     layer: reportedLayer,
     matrix: concepts.map((_, i) =>
@@ -113,7 +114,7 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       )
     )
   }))
-  const linearProbe = [phaseStep.early, phaseStep.middle, phaseStep.final].flatMap((step) =>
+  const linearProbe = [phaseStep.early, phaseStep["two-cluster"], phaseStep.final].flatMap((step) =>
     Array.from({ length: nLayers + 1 }, (_, j) => ({
       step,
       layer: j - 1,
@@ -122,16 +123,53 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
   )
   const tdAt = (step: number, layer: number) => tdCurves.find((p) => p.step === step && p.layer === layer)!.td
   const finalTd = tdCurves.filter((p) => p.step === steps[nCk - 1])
+  const pn = (phase: "two-cluster" | "final", base: number, self: number, off: number) => ({
+    phase,
+    step: phaseStep[phase],
+    baseline: base,
+    self,
+    offDiagonal: off,
+    offDiagonalOverBaseline: off / base,
+    selfOverBaseline: self / base,
+    offDiagonalOverSelf: off / self
+  })
   const summary: Summary = {
     config: "part1-disjoint-4x4",
     backend: "tfjs-wasm",
+    concepts,
     finalNmsePerConcept: unpatchedAt(steps[nCk - 1]),
-    reportedLayer,
-    tdFirst: tdAt(steps[0], reportedLayer),
-    tdFinal: tdAt(steps[nCk - 1], reportedLayer),
-    tdPeakLayerFinal: finalTd.reduce((a, b) => (b.td > a.td ? b : a)).layer,
-    coupling: { spearmanPerConcept: [0.97, 0.95, 0.96, 0.94], lossHalfwayStep: [10000, 36000, 36000, null], tdHalfwayStep: 24000, meanSpearman: 0.955 },
-    patching: { step: phaseStep.final, layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5, byLayer: [{ layer: 3, diagonalMean: 0.03, offDiagonalMean: 0.5, ratio: 16.7 }, { layer: 4, diagonalMean: 0.02, offDiagonalMean: 1.35, ratio: 67.5 }] },
+    td: {
+      position: 38,
+      layer: reportedLayer,
+      layerChosenOn: "selection split",
+      first: tdAt(steps[0], reportedLayer),
+      final: tdAt(steps[nCk - 1], reportedLayer),
+      peakLayerAllSequences: finalTd.reduce((a, b) => (b.td > a.td ? b : a)).layer,
+      queryToken: { position: 38, layer: reportedLayer, layerChosenOn: "selection split", first: tdAt(steps[0], reportedLayer), final: tdAt(steps[nCk - 1], reportedLayer) },
+      groups: null
+    },
+    coupling: {
+      permutations: 999,
+      perBasis: [
+        { basis: 0, lossHalfStep: 10000, tdHalfStep: 10400, lagSteps: 400, rateCorrelation: 0.93, pValue: 0.001, lagPValue: 0.05 },
+        { basis: 1, lossHalfStep: 36000, tdHalfStep: 37000, lagSteps: 1000, rateCorrelation: 0.88, pValue: 0.002, lagPValue: 0.1 },
+        { basis: 2, lossHalfStep: 36000, tdHalfStep: 36500, lagSteps: 500, rateCorrelation: 0.9, pValue: 0.001, lagPValue: 0.05 },
+        { basis: 3, lossHalfStep: null, tdHalfStep: 40000, lagSteps: null, rateCorrelation: 0.4, pValue: 0.2, lagPValue: null }
+      ]
+    },
+    twoCluster: { step: phaseStep["two-cluster"], learned: [0], lossRatio: 8.5 },
+    patching: {
+      positions: "query",
+      layer: 4,
+      layerChosenOn: "report layer - 1 (the report layer is the last)",
+      checkpoints: [pn("two-cluster", 0.3, 0.31, 0.9), pn("final", 0.02, 0.021, 1.35)],
+      queryToken: { offDiagonalOverBaseline: 67.5, selfOverBaseline: 1.05 },
+      byLayer: [
+        { layer: 3, offDiagonalOverBaseline: 16.7, selfOverBaseline: 1.1, offDiagonalOverSelf: 15.2 },
+        { layer: 4, offDiagonalOverBaseline: 67.5, selfOverBaseline: 1.05, offDiagonalOverSelf: 64.3 }
+      ]
+    },
+    nmse: { k: 19, step: steps[nCk - 1], model: 0.012, leastSquares: 0.24, bayesOracle: 0.011, bayesOptimal: 0.01 },
     artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" }
   }
   return {
@@ -141,6 +179,8 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
     params: { model: { layers: 12, width: 256, heads: 8 }, train: { steps: 80000, batch: 128, lr: 1e-4 }, task: { D, bases: 4, rank: r, K: 20, noiseVar: noise }, note: "<script>alert(1)</script>" },
     concepts,
     reportedLayer,
+    taskDescription: "4 disjoint rank-4 bases in D = 16, a fresh w per sequence, K = 20",
+    oracleDescription: "a 4-dim Bayesian ridge regression",
     lossCurves,
     tdCurves,
     embeddings,
@@ -168,6 +208,11 @@ export const makeSparseInput = (): ReportInput => {
     pairwiseTD: undefined,
     linearProbe: [],
     notes: [],
-    summary: { ...full.summary, patching: null, artifactKeys: {}, coupling: { ...full.summary.coupling, spearmanPerConcept: [NaN, 1, 1, 1], meanSpearman: NaN } }
+    summary: {
+      ...full.summary,
+      patching: null,
+      artifactKeys: {},
+      coupling: { ...full.summary.coupling, perBasis: full.summary.coupling.perBasis.map((b, i) => (i === 0 ? { ...b, rateCorrelation: NaN, pValue: NaN } : b)) }
+    }
   }
 }

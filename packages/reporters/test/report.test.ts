@@ -74,7 +74,9 @@ describe("renderReport on a full synthetic run", () => {
     const patch = svgTexts(svgOf("patching"))
     expect(patch).toContain("unpatched")
     expect(patch).toContain("source concept (input)")
-    expect(svgTexts(svgOf("error_vs_k"))).toEqual(expect.arrayContaining(["model", "least squares", "lasso", "oracle"]))
+    const errs = svgTexts(svgOf("error_vs_k"))
+    expect(errs).toEqual(expect.arrayContaining(["least squares", "lasso", "bayes oracle (knows the basis)"]))
+    expect(errs.filter((t) => t.startsWith("model (")).length).toBe(2)
     expect(svgTexts(svgOf("td_heatmap"))).toContain("embed")
   })
 
@@ -121,7 +123,7 @@ describe("renderReport on a full synthetic run", () => {
     const links = [...md.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1])
     expect(links.filter((l) => l.endsWith(".png")).length).toBe(FIGURES.length)
     for (const l of links) expect(existsSync(join(dir, l)), l).toBe(true)
-    expect(md).toContain(`| TD at layer 5, final checkpoint | ${Number(input.summary.tdFinal.toPrecision(3))} |`)
+    expect(md).toContain(`| query-token TD, final checkpoint, held-out | ${Number(input.summary.td.queryToken.final.toPrecision(3))} |`)
   })
 })
 
@@ -141,7 +143,7 @@ describe("renderReport with empty sections", () => {
     expect(md).toContain("| patching | not run |")
     expect(md).toContain("_Linear probes were not run for this configuration._")
     const back = await Effect.runPromise(decodeSummaryJson(readFileSync(paths.summaryPath, "utf8")))
-    expect(back.coupling.meanSpearman).toBeNaN()
+    expect(back.coupling.perBasis[0].pValue).toBeNaN()
     expect(back.patching).toBeNull()
   })
 

@@ -19,33 +19,32 @@ describe("Summary schema and summary.json", () => {
     const s = makeReportInput().summary
     const summary = {
       ...s,
-      tdFirst: Number.POSITIVE_INFINITY,
-      coupling: { ...s.coupling, spearmanPerConcept: [NaN, 1, -Infinity, 0.5], meanSpearman: NaN },
+      td: { ...s.td, first: Number.POSITIVE_INFINITY },
+      finalNmsePerConcept: [NaN, 1, -Infinity, 0.5],
       patching: null
     }
     const text = await Effect.runPromise(encodeSummaryJson(summary))
-    expect(JSON.parse(text).coupling.spearmanPerConcept).toEqual(["NaN", 1, "-Infinity", 0.5])
+    expect(JSON.parse(text).finalNmsePerConcept).toEqual(["NaN", 1, "-Infinity", 0.5])
     const back = await Effect.runPromise(decodeSummaryJson(text))
-    expect(back.tdFirst).toBe(Infinity)
-    expect(back.coupling.spearmanPerConcept[0]).toBeNaN()
-    expect(back.coupling.spearmanPerConcept[2]).toBe(-Infinity)
-    expect(back.coupling.meanSpearman).toBeNaN()
+    expect(back.td.first).toBe(Infinity)
+    expect(back.finalNmsePerConcept[0]).toBeNaN()
+    expect(back.finalNmsePerConcept[2]).toBe(-Infinity)
     expect(back.patching).toBeNull()
   })
 
   it("rejects a summary with a missing or mistyped field, naming it", async () => {
     const good = JSON.parse(await Effect.runPromise(encodeSummaryJson(makeReportInput().summary)))
-    delete good.tdFinal
+    delete good.td.queryToken.final
     const r1 = await run(decodeSummaryJson(JSON.stringify(good), "runs/x/summary.json"))
     expect(r1._tag).toBe("Left")
     if (r1._tag === "Left") {
       expect(r1.left).toBeInstanceOf(SummaryDecodeError)
       expect(r1.left.file).toBe("runs/x/summary.json")
-      expect(r1.left.reason).toContain("tdFinal")
+      expect(r1.left.reason).toContain("final")
     }
     const r2 = await run(decodeSummaryJson('{"config": 3'))
     expect(r2._tag).toBe("Left")
-    const bad = { ...JSON.parse(JSON.stringify(makeReportInput().summary)), coupling: { spearmanPerConcept: ["x"] } }
+    const bad = { ...JSON.parse(JSON.stringify(makeReportInput().summary)), coupling: { permutations: 9, perBasis: [{ basis: "x" }] } }
     expect(Schema.decodeUnknownEither(Summary)(bad)._tag).toBe("Left")
   })
 })

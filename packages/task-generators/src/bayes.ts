@@ -16,7 +16,7 @@
  */
 import { choleskyInPlace, choleskySolveInPlace } from "./linalg.js"
 import { basisSupports } from "./masks.js"
-import { assertTaskParams, type RegressionTaskParams } from "./params.js"
+import { assertBasisTask, type RegressionTaskParams } from "./params.js"
 import { weightPool } from "./sampling.js"
 import { leastSquaresPrefixPredictions, type Solver } from "./solvers.js"
 
@@ -30,7 +30,7 @@ function restrict(xs: Float64Array, K: number, D: number, sup: Int32Array, r: nu
 }
 
 export function bayesOracle(params: RegressionTaskParams): Solver {
-  const p = assertTaskParams(params)
+  const p = assertBasisTask(params, "the Bayes oracle")
   const sup = basisSupports(p) // [nBases, r]
   const ridge = Math.max(p.noiseVariance, MIN_NOISE) / p.weightScale ** 2
   return {
@@ -69,7 +69,7 @@ function gaussianEvidence(X: Float64Array, y: Float64Array, k: number, r: number
 }
 
 export function bayesOptimal(params: RegressionTaskParams): Solver {
-  const p = assertTaskParams(params)
+  const p = assertBasisTask(params, "the Bayes-optimal predictor")
   const n2 = Math.max(p.noiseVariance, MIN_NOISE)
   const pool = weightPool(p) // [nBases, M, D] or null
   if (pool) {

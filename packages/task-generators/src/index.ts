@@ -6,6 +6,10 @@ export { InvalidRequest, InvalidTaskParams, SolverError } from "./errors.js"
 export {
   RegressionTaskParamsFields,
   RegressionTaskParamsSchema,
+  FamilySchema,
+  WeightPoolSchema,
+  assertBasisTask,
+  type Family,
   decodeTaskParams,
   makeTaskParams,
   studyOverlappingDefaults,
@@ -43,3 +47,4 @@ export {
   type ErrorCurvePoint
 } from "./curves.js"
 export { bayesOptimal, bayesOracle } from "./bayes.js"
+export { drawFamilyWeight, familyValue } from "./families.js"

@@ -17,6 +17,12 @@
  *   study); { kind: "pool", size: M, seed } draws M weight vectors per basis once from `seed` and
  *   each sequence picks one uniformly (M = 1: each basis is one fixed function).
  * - weightScale: w is multiplied by this (std of each active coordinate). Default 1.
+ * - families (optional): a mixture of regression families instead of bases (the study's appendix):
+ *   concept c is the family families[c], nBases must equal its length, and y_k = f_c(w, x_k) + eps_k
+ *   (see families.ts: linear, sparse-linear with `rank` random coordinates, leaky-ReLU, quadratic),
+ *   each scaled so that E[f^2] = rank * weightScale^2, the signal of one basis.
+ * - weightPool.seed may be left out by a caller that derives it (the pipeline derives it from the
+ *   cell's seed); drawing a pool without one is an error.
  *
  * `RegressionTaskParamsSchema` checks types and the cross-field constraints, reporting the field
  * at fault; `RegressionTaskParamsFields` are the plain fields, for composing larger schemas.
@@ -34,7 +40,7 @@ export const WeightPoolSchema = Schema.Union(
   Schema.Struct({
     kind: Schema.Literal("pool"),
     size: PositiveInt,
-    seed: Schema.NonNegativeInt,
+    seed: Schema.optional(Schema.NonNegativeInt),
     /**
      * Rescale every pool vector to squared norm r * weightScale^2 (its expectation), so that all bases
      * carry the same signal. Without it a basis whose few draws happen to be small is learned last (or
@@ -45,6 +51,9 @@ export const WeightPoolSchema = Schema.Union(
 )
 export type WeightPool = typeof WeightPoolSchema.Type
 
+export const FamilySchema = Schema.Literal("linear", "sparse-linear", "leaky-relu", "quadratic")
+export type Family = typeof FamilySchema.Type
+
 export const RegressionTaskParamsFields = {
   dim: PositiveInt,
   nBases: PositiveInt,
@@ -54,7 +63,8 @@ export const RegressionTaskParamsFields = {
   noiseVariance: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
   nExamples: PositiveInt,
   weightPool: WeightPoolSchema,
-  weightScale: Schema.Number.pipe(Schema.finite(), Schema.positive())
+  weightScale: Schema.Number.pipe(Schema.finite(), Schema.positive()),
+  families: Schema.optional(Schema.NonEmptyArray(FamilySchema))
 }
 
 export interface RegressionTaskParams {
@@ -67,6 +77,7 @@ export interface RegressionTaskParams {
   readonly nExamples: number
   readonly weightPool: WeightPool
   readonly weightScale: number
+  readonly families?: readonly [Family, ...Family[]]
 }
 
 interface FieldIssue {
@@ -82,6 +93,12 @@ interface FieldIssue {
  */
 export function crossFieldIssues(p: RegressionTaskParams): FieldIssue[] {
   const issues: FieldIssue[] = []
+  if (p.families) {
+    if (p.families.length !== p.nBases)
+      issues.push({ path: ["families"], message: `${p.families.length} families but nBases = ${p.nBases} (one concept per family)` })
+    else if (p.rank > p.dim) issues.push({ path: ["rank"], message: `rank = ${p.rank} exceeds dim = ${p.dim}` })
+    return issues
+  }
   if (p.layout === "disjoint") {
     if (p.rank * p.nBases > p.dim)
       issues.push({
@@ -171,4 +188,11 @@ export function assertTaskParams(input: unknown): RegressionTaskParams {
   const r = validateTaskParams(input)
   if (Either.isLeft(r)) throw r.left
   return r.right
+}
+
+/** Validate, and refuse a mixture of regression families (for references that need basis supports). */
+export function assertBasisTask(input: unknown, what: string): RegressionTaskParams {
+  const p = assertTaskParams(input)
+  if (p.families) throw new InvalidTaskParams({ field: "families", reason: `${what} is defined for basis mixtures only`, value: p.families })
+  return p
 }

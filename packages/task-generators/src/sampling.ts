@@ -13,7 +13,8 @@
  * of each basis.
  */
 import { Rng } from "@conceptscope/core"
-import { InvalidRequest } from "./errors.js"
+import { InvalidRequest, InvalidTaskParams } from "./errors.js"
+import { drawFamilyWeight, familyValue } from "./families.js"
 import { basisSupports } from "./masks.js"
 import { assertTaskParams, type RegressionTaskParams } from "./params.js"
 
@@ -44,16 +45,25 @@ export interface BatchSampler {
 /**
  * The finite weight pool of `{ kind: "pool", size: M, seed }`: M vectors per basis, each r normals
  * times weightScale on the basis's coordinates, from `new Rng(seed).fork("weight-pool")`, drawn
- * basis by basis; with `normalize`, each rescaled to squared norm r * weightScale^2. Null for `{ kind: "fresh" }`.
+ * basis by basis (for regression families: M draws of each family's prior, family by family); with
+ * `normalize`, each rescaled to squared norm r * weightScale^2 (not for families, whose priors already
+ * equalise the signal). Null for `{ kind: "fresh" }`; an error when the pool has no seed.
  */
 export function weightPool(params: RegressionTaskParams): Float32Array /* [nBases, M, D] */ | null {
   const pool = params.weightPool
   if (pool.kind !== "pool") return null
   const { dim: D, nBases, rank: r, weightScale } = params
   const M = pool.size
-  const sup = basisSupports(params) // [nBases, r]
+  if (pool.seed === undefined)
+    throw new InvalidTaskParams({ field: "weightPool.seed", reason: "a pool needs a seed (the pipeline derives one from the cell's seed)", value: undefined })
   const rng = new Rng(pool.seed).fork("weight-pool")
   const out = new Float32Array(nBases * M * D)
+  if (params.families) {
+    for (let b = 0; b < nBases; b++)
+      for (let m = 0; m < M; m++) drawFamilyWeight(params.families[b], rng, D, r, weightScale, out.subarray((b * M + m) * D, (b * M + m + 1) * D))
+    return out
+  }
+  const sup = basisSupports(params) // [nBases, r]
   for (let b = 0; b < nBases; b++)
     for (let m = 0; m < M; m++)
       for (let t = 0; t < r; t++) out[(b * M + m) * D + sup[b * r + t]] = weightScale * rng.normal()
@@ -105,7 +115,10 @@ function generate(
     seqIds[i] = firstId + i
     const b = basis[i]
     const wOff = i * D
-    if (pool === null) {
+    const family = params.families?.[b]
+    if (pool === null && family !== undefined) {
+      drawFamilyWeight(family, streams.weights, D, r, weightScale, ws.subarray(wOff, wOff + D))
+    } else if (pool === null) {
       for (let t = 0; t < r; t++) ws[wOff + supports[b * r + t]] = weightScale * streams.weights.normal()
     } else {
       const m = streams.weights.int(M)
@@ -114,6 +127,10 @@ function generate(
     const xOff = i * K * D
     for (let j = 0; j < K * D; j++) xs[xOff + j] = streams.x.normal()
     for (let k = 0; k < K; k++) {
+      if (family !== undefined) {
+        ys[i * K + k] = familyValue(family, ws, wOff, xs, xOff + k * D, D) + noiseStd * streams.noise.normal()
+        continue
+      }
       let dot = 0
       for (let t = 0; t < r; t++) {
         const c = supports[b * r + t]
@@ -128,7 +145,7 @@ function generate(
 /** A streaming sampler for training: every `next` call gives fresh data, deterministic in `seed`. */
 export function makeBatchSampler(params: RegressionTaskParams, seed: number): BatchSampler {
   const p = assertTaskParams(params)
-  const supports = basisSupports(p)
+  const supports = p.families ? new Int32Array(0) : basisSupports(p)
   const pool = weightPool(p)
   const streams = forkStreams(seed)
   let nextId = 0
@@ -166,5 +183,5 @@ export function sampleSequences(params: RegressionTaskParams, options: SampleOpt
     basis[i] = basis[j]
     basis[j] = t
   }
-  return generate(p, basisSupports(p), weightPool(p), streams, basis, 0)
+  return generate(p, p.families ? new Int32Array(0) : basisSupports(p), weightPool(p), streams, basis, 0)
 }

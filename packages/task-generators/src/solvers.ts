@@ -27,7 +27,7 @@ import { lassoFit, type LassoOptions } from "./lasso.js"
 import { lassoHomotopy } from "./lasso-homotopy.js"
 import { solveSpd } from "./linalg.js"
 import { basisSupports } from "./masks.js"
-import { assertTaskParams, type RegressionTaskParams } from "./params.js"
+import { assertBasisTask, type RegressionTaskParams } from "./params.js"
 
 export interface Solver {
   readonly name: string
@@ -191,7 +191,7 @@ export function lasso(options: LassoSolverOptions = {}): LassoSolver {
 
 /** Least squares on the true basis's coordinates (needs the task parameters for the supports). */
 export function oracle(params: RegressionTaskParams, options: { readonly ridge?: number } = {}): Solver {
-  const p = assertTaskParams(params)
+  const p = assertBasisTask(params, "the basis oracle")
   const ridge = options.ridge ?? 1e-8
   checkNonNegative("ridge", ridge)
   const sup = basisSupports(p) // [nBases, r]

@@ -8,6 +8,7 @@ import { type AnyEntry, type Cell, type Experiment, stagesThrough } from "./tabl
 /** What one cell's stages produced, by stage name. */
 export interface CellResult {
   readonly seed: number
+  readonly label?: string
   readonly results: Readonly<Record<string, StageResult>>
 }
 
@@ -46,8 +47,9 @@ export const runCell = <C>(
       const stage = yield* Effect.tryPromise({ try: entry.load, catch: (e) => new StageError({ stage: entry.name, reason: `cannot load: ${reasonOf(e)}` }) })
       const code = yield* Effect.try({ try: () => codeVersion(fp, entry.name, entry.packages, entry.source), catch: (e) => new StageError({ stage: entry.name, reason: reasonOf(e) }) })
       const result = (yield* runStage({ ...stage, version: `${stage.version}+${code}` }, params, inputs, opts.file)) as StageResult
-      note(entry.name, result.cached ? `cache hit (seed ${cell.seed}) ${result.ref.key}` : `computed in ${result.seconds.toFixed(1)} s (seed ${cell.seed}) ${result.ref.key}`)
+      const which = cell.label ? `${cell.label}, seed ${cell.seed}` : `seed ${cell.seed}`
+      note(entry.name, result.cached ? `cache hit (${which}) ${result.ref.key}` : `computed in ${result.seconds.toFixed(1)} s (${which}) ${result.ref.key}`)
       results[entry.name] = result
     }
-    return { seed: cell.seed, results }
+    return { seed: cell.seed, label: cell.label, results }
   }) as Effect.Effect<CellResult, CellFailure, ArtifactStore | TensorBackend>

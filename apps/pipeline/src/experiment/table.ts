@@ -25,11 +25,20 @@ export const PACKAGE_NAMES = [
 ] as const
 export type PackageName = (typeof PACKAGE_NAMES)[number]
 
-/** One cell of a sweep: the config and the seed every random choice of the cell flows from. */
+/**
+ * One cell of a sweep: the config and the seed every random choice of the cell flows from; `label`
+ * names the cell's grid point when the config sweeps more than seeds (reports then go to
+ * `<out>/<config name>/<label>/seed-<seed>/`).
+ */
 export interface Cell<C> {
   readonly config: C
   readonly seed: number
+  readonly label?: string
 }
+
+/** Where a cell's report is copied, relative to `<out>/<config name>`. */
+export const cellReportDir = (cell: { readonly seed: number; readonly label?: string }): string =>
+  cell.label ? `${cell.label}/seed-${cell.seed}` : `seed-${cell.seed}`
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type SomeStage = Stage<any, any, any, any, any, any, any>
@@ -85,7 +94,7 @@ export interface Experiment<C> {
   readonly cells: (config: C) => Cell<C>[]
   /** The name the store and reports of a config live under. */
   readonly configName: (config: C) => string
-  /** The entry whose artifact is the cell's report (copied to `<out>/<config name>/seed-<seed>/`). */
+  /** The entry whose artifact is the cell's report (copied to `<out>/<config name>/[<label>/]seed-<seed>/`). */
   readonly report: string
   /**
    * After the cells' reports are in place: a summary across cells written into `dir`
@@ -93,7 +102,7 @@ export interface Experiment<C> {
    */
   readonly summarize?: (
     config: C,
-    reports: readonly { readonly seed: number; readonly dir: string }[],
+    reports: readonly { readonly seed: number; readonly label?: string; readonly dir: string }[],
     dir: string
   ) => Effect.Effect<{ readonly path: string; readonly line: string }, { readonly _tag: string; readonly message: string }>
 }

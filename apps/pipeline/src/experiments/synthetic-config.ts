@@ -1,4 +1,4 @@
-import { RegressionTaskParamsSchema } from "@conceptscope/task-generators"
+import { type RegressionTaskParams, RegressionTaskParamsSchema, WeightPoolSchema, type WeightPool } from "@conceptscope/task-generators"
 import { Schema } from "effect"
 import { ModelSchema, TrainSchema } from "../stages/shared/train-params.js"
 
@@ -38,22 +38,44 @@ export const ProbeSchema = Schema.Struct({
   metric: Schema.optionalWith(Schema.Literal("euclidean", "cosine"), { default: () => "euclidean" as const }),
   /** Positions whose residual streams are stored; TD is computed at each. */
   positions: Schema.NonEmptyArray(PositionSchema),
-  /** The position the report's TD and embeddings use; one of `positions`. */
+  /** The position the report's TD and embeddings use; one of `positions` ("last-x", the query token, is the study's). */
   reportPosition: PositionSchema,
-  /** "auto": the layer with the highest TD at the final checkpoint (earliest on ties). */
+  /**
+   * "auto": the layer with the highest TD at the final checkpoint on the selection split of the probe
+   * set (earliest on ties; at a y token never the last layer, whose output there nothing reads); the
+   * headline TD is then measured on the held-out split. Or a fixed layer.
+   */
   reportLayer: Schema.optionalWith(Schema.Union(Schema.Literal("auto"), NonNegInt), { default: () => "auto" as const }),
+  /** Fraction of each concept's probe sequences in the selection split (the rest are held out). */
+  selectionFraction: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1)), { default: () => 0.5 }),
   umapNeighbors: Schema.optionalWith(PosInt, { default: () => 15 }),
   umapMinDist: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 0.1 }),
   linearProbe: Schema.optionalWith(Schema.Boolean, { default: () => true })
 })
 
 export const PatchingSchema = Schema.Struct({
-  /** "auto": every layer below the last (patching layer l only affects layers > l); the report leads with the layer where off/diag is largest. */
-  layer: Schema.optionalWith(Schema.Union(Schema.Literal("auto"), NonNegInt), { default: () => "auto" as const }),
-  mode: Schema.optionalWith(Schema.Literal("replace", "add", "mean-diff"), { default: () => "replace" as const }),
-  /** "y-tokens": every y token (where the concept is read; predictions after the first are scored). */
-  positions: Schema.optionalWith(Schema.Union(Schema.Literal("y-tokens", "all"), Schema.NonEmptyArray(Schema.Int)), {
-    default: () => "y-tokens" as const
+  /**
+   * The headline layer. "report": the report layer (chosen on the selection split, or fixed), or the
+   * layer below it when that is the last layer and the patch is at the query token (patching the last
+   * layer there overwrites the read-out itself). Every layer below the last is patched as well, for
+   * the per-layer profile; the headline never takes the best of them.
+   */
+  layer: Schema.optionalWith(Schema.Union(Schema.Literal("report"), NonNegInt), { default: () => "report" as const }),
+  /**
+   * "subspace" (default): the patched residual's coordinates in the concept subspace (the span of the
+   * concept means) are set to the target mean's and the rest of the residual is kept, so the query
+   * token keeps its input x and its context; "replace": the whole residual becomes the target mean (the
+   * study's wording; at the query token it also erases x, so even self-patching ruins the prediction);
+   * "add" / "mean-diff": task-vector addition / shift by the difference of concept means.
+   */
+  mode: Schema.optionalWith(Schema.Literal("subspace", "replace", "add", "mean-diff"), { default: () => "subspace" as const }),
+  /**
+   * "query": the query token (last x), scoring only the prediction made there: works under fresh w,
+   * where the y tokens carry the context. "y-tokens": every y token (predictions after the first are
+   * scored). "all" or a list of positions.
+   */
+  positions: Schema.optionalWith(Schema.Union(Schema.Literal("query", "y-tokens", "all"), Schema.NonEmptyArray(Schema.Int)), {
+    default: () => "query" as const
   }),
   /** Held-out sequences per source basis. */
   perConcept: PosInt
@@ -75,12 +97,16 @@ export const ComputeSchema = Schema.Struct({
 export const CriteriaSchema = Schema.Struct({
   /** A basis counts as learned when its final normalised MSE is at most this. */
   maxFinalNmse: Schema.optionalWith(PositiveNumber, { default: () => 0.1 }),
-  /** TD at the first checkpoint at most chance (1 / number of concepts) + this. */
+  /** Held-out TD at the query token at the first checkpoint at most chance (1 / number of concepts) + this. */
   maxTdFirstAboveChance: Schema.optionalWith(Prob, { default: () => 0.15 }),
-  /** TD at the final checkpoint at least this (also where a concept counts as separated). */
+  /** Held-out TD at the query token at the final checkpoint at least this. */
   minTdFinal: Schema.optionalWith(Prob, { default: () => 0.9 }),
-  /** Patching: mean off-diagonal loss at least this multiple of the diagonal mean. */
-  minPatchingRatio: Schema.optionalWith(PositiveNumber, { default: () => 2 })
+  /** Patching at the final checkpoint: mean off-diagonal loss at least this multiple of the self-patch (diagonal) mean. */
+  minPatchingRatio: Schema.optionalWith(PositiveNumber, { default: () => 2 }),
+  /** Every basis's loss-TD coupling significant at this level (permutation p-value of the rate correlation). */
+  maxCouplingPValue: Schema.optionalWith(Prob, { default: () => 0.05 }),
+  /** Permutations behind each coupling p-value. */
+  couplingPermutations: Schema.optionalWith(PosInt, { default: () => 999 })
 })
 
 export const SyntheticFields = {
@@ -99,7 +125,9 @@ export const SyntheticFields = {
   compute: Schema.optionalWith(ComputeSchema, { default: () => Schema.decodeSync(ComputeSchema)({}) }),
   criteria: Schema.optionalWith(CriteriaSchema, { default: () => Schema.decodeSync(CriteriaSchema)({}) }),
   /** Free-text statements the report shows prominently (what this preset can and cannot show). */
-  notes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  notes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /** A grid beyond seeds: every listed weight pool x every seed (a task-diversity sweep). */
+  grid: Schema.optional(Schema.Struct({ weightPools: Schema.NonEmptyArray(WeightPoolSchema) }))
 }
 
 type Fields = Schema.Struct.Type<typeof SyntheticFields>
@@ -115,6 +143,18 @@ export function positionIndex(p: Position, nExamples: number): number | null {
 export const resolvePosition = (p: Position, nExamples: number): number => positionIndex(p, nExamples)!
 
 export const positionLabel = (p: Position): string => (typeof p === "number" ? `pos${p}` : p)
+
+/** Offset of a derived pool seed: the pool of cell seed s is drawn from 1000 s + POOL_SEED_OFFSET. */
+export const POOL_SEED_OFFSET = 7
+
+/** The cell's task: a pool without a seed gets one derived from the cell's seed, so seeds redraw the functions. */
+export function cellTask(task: RegressionTaskParams, seed: number): RegressionTaskParams {
+  const pool = task.weightPool
+  return pool.kind === "pool" && pool.seed === undefined ? { ...task, weightPool: { ...pool, seed: seed * 1000 + POOL_SEED_OFFSET } } : task
+}
+
+/** A weight pool's grid label: "fresh" or "M<size>". */
+export const poolLabel = (pool: WeightPool): string => (pool.kind === "fresh" ? "fresh" : `M${pool.size}`)
 
 interface Issue {
   readonly path: readonly (string | number)[]
@@ -172,19 +212,30 @@ export function syntheticConfigIssues(c: Fields): Issue[] {
     issues.push({ path: ["probe", "reportPosition"], message: `token ${report} is not among probe.positions, so no TD is computed there` })
   if (c.probe.reportLayer !== "auto" && c.probe.reportLayer >= L)
     issues.push({ path: ["probe", "reportLayer"], message: `${c.probe.reportLayer} is not a layer of a ${L}-layer model (0..${L - 1})` })
+  else if (c.probe.reportLayer === L - 1 && L > 1 && report !== null && report % 2 === 1)
+    issues.push({ path: ["probe", "reportLayer"], message: `${c.probe.reportLayer} is the last layer: nothing reads its output at a y token` })
+  const perSplit = Math.min(Math.floor(c.probe.perConcept * c.probe.selectionFraction), c.probe.perConcept - Math.floor(c.probe.perConcept * c.probe.selectionFraction))
+  if (c.probe.k > 2 * perSplit - 1)
+    issues.push({ path: ["probe", "selectionFraction"], message: `a split of ${perSplit} sequences per concept is too small for probe.k = ${c.probe.k} neighbours (2 x split - 1 other points of a concept pair)` })
   // leave-one-out kNN needs k other points; pairwise TD (two concepts at a time) has 2 x perConcept - 1
   if (c.probe.k > 2 * c.probe.perConcept - 1)
     issues.push({ path: ["probe", "k"], message: `${c.probe.k} neighbours need more than the ${2 * c.probe.perConcept - 1} other points of a concept pair (2 x probe.perConcept - 1)` })
   const layer = c.patching.layer
-  if (layer !== "auto" && layer >= L)
+  if (layer !== "report" && layer >= L)
     issues.push({ path: ["patching", "layer"], message: `${layer} is not a layer of a ${L}-layer model (0..${L - 1})` })
-  else if (layer !== "auto" && layer === L - 1 && L > 1 && c.patching.positions === "y-tokens")
+  else if (layer !== "report" && layer === L - 1 && L > 1 && c.patching.positions === "y-tokens")
     issues.push({ path: ["patching", "layer"], message: `${layer} is the last layer: no later layer reads its y-token outputs, so patching them cannot change a prediction` })
   if (Array.isArray(c.patching.positions))
     c.patching.positions.forEach((p, i) => {
       if (positionIndex(p, K) === null) issues.push({ path: ["patching", "positions", i], message: `${p} is outside the ${2 * K} tokens of ${K} examples` })
     })
   issues.push(...memoryIssues(c))
+  if (c.task.families && c.task.layout !== "disjoint")
+    issues.push({ path: ["task", "layout"], message: `regression families have no basis layout; use "disjoint"` })
+  if (c.task.families && c.train.curriculum)
+    issues.push({ path: ["train", "curriculum"], message: "a curriculum over dimensions needs a linear task (not regression families)" })
+  if (!c.probe.positions.some((p) => positionIndex(p, K) === 2 * K - 2))
+    issues.push({ path: ["probe", "positions"], message: `the query token (last-x, token ${2 * K - 2}) must be among them: the summary's headline TD is read there` })
   if (c.patching.perConcept > c.eval.sequences / C)
     issues.push({ path: ["patching", "perConcept"], message: `${c.patching.perConcept} exceeds the ${Math.floor(c.eval.sequences / C)} held-out sequences of each basis (eval.sequences / task.nBases)` })
   return issues

@@ -1,4 +1,4 @@
-import { type ArtifactRef, defineStage, NoMeta, tableFromRecords } from "@conceptscope/artifacts"
+import { type ArtifactRef, defineStage, tableFromRecords } from "@conceptscope/artifacts"
 import { progress } from "@conceptscope/core"
 import { evaluateRegression } from "@conceptscope/finetuners"
 import { Effect, Schema } from "effect"
@@ -6,23 +6,27 @@ import { useTensorBackend } from "../backend.js"
 import { loadModel, readCheckpoints } from "./shared/checkpoints.js"
 import { readDataset } from "./shared/datasets.js"
 import { stageTry, writeTable } from "./shared/io.js"
+import { detectTwoCluster, lossByStep, TwoCluster } from "./shared/phases.js"
 import { CURVES_SPEC } from "./shared/tables.js"
 
 /**
  * The training curves: every checkpoint scored on the held-out set, per basis and per example index,
- * normalised so that predicting 0 scores 1. One row per (step, basis, k) in `curves.parquet`.
+ * normalised so that predicting 0 scores 1. One row per (step, basis, k) in `curves.parquet`. Its
+ * metadata holds the two-cluster stage detected from the per-basis loss (null when there is none).
  */
 export const EvaluateParams = Schema.Struct({
   nBases: Schema.Int.pipe(Schema.positive()),
   batchSize: Schema.Int.pipe(Schema.positive())
 })
 
+export const EvaluateMeta = Schema.Struct({ twoCluster: TwoCluster })
+
 export const evaluateStage = defineStage({
   name: "evaluate",
-  version: "1",
+  version: "2",
   schemaVersion: 1,
   params: EvaluateParams,
-  meta: NoMeta,
+  meta: EvaluateMeta,
   run: ({ params, inputs, dir }: { params: typeof EvaluateParams.Type; inputs: { train: ArtifactRef; evalset: ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
       yield* useTensorBackend
@@ -41,7 +45,10 @@ export const evaluateStage = defineStage({
       }
       bar.done()
       yield* writeTable(dir, "curves.parquet", tableFromRecords(CURVES_SPEC, rows))
-      return { rowCount: rows.length, meta: {} }
+      const loss = lossByStep(rows as { step: number; basis: number; k: number; nmse: number }[])
+      const steps = checkpoints.map((c) => c.step)
+      const perBasis = Array.from({ length: params.nBases }, (_, b) => steps.map((s) => loss.find((l) => l.step === s && l.concept === b)?.nmse ?? NaN))
+      return { rowCount: rows.length, meta: { twoCluster: detectTwoCluster(steps, perBasis) } }
     })
 })
 

@@ -15,31 +15,46 @@ import { PhaseCheckpoints } from "./shared/phases.js"
 /**
  * Activation patching (the study's Fig. 3): at each of `layers`, the residual of source-basis sequences at the
  * patched positions is moved towards the mean activation of a target basis (means per position, from
- * the probe set), and the normalised MSE of the predictions that follow the first patched position is
- * scored. One row per (checkpoint, layer, source, target) in `patching.parquet`; target -1 = unpatched.
+ * the probe set, whose sequences are disjoint from the evaluation set's), and the normalised MSE of the
+ * predictions that can see a patch is scored: "query" scores only the prediction of the last y (made at
+ * the query token, the last x), "after-first" every prediction from the first patched position on. One
+ * row per (checkpoint, layer, source, target) in `patching.parquet`; target -1 = unpatched.
  */
 export const PatchParams = Schema.Struct({
   layers: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
-  mode: Schema.Literal("replace", "add", "mean-diff"),
+  mode: Schema.Literal("replace", "add", "mean-diff", "subspace"),
   positions: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
+  scoring: Schema.Literal("query", "after-first"),
   perConcept: Schema.Int.pipe(Schema.positive()),
   nConcepts: Schema.Int.pipe(Schema.positive()),
   checkpoints: PhaseCheckpoints
 })
 
-/** Normalised MSE over the x tokens after `firstPatched` (those whose prediction can see a patch). */
-export function scoreAfter(batch: RegressionBatch, preds: Float32Array, firstPatched: number): number {
+/**
+ * Normalised MSE of the predictions that can see a patch at `firstPatched` (the x_k token at position 2k
+ * sees positions <= 2k), or of the query prediction alone (k = K - 1) when `queryOnly`.
+ */
+export function scoreAfter(batch: RegressionBatch, preds: Float32Array, firstPatched: number, queryOnly = false): number {
   const { n, K } = batch
   let se = 0
   let yy = 0
   for (let i = 0; i < n; i++)
-    for (let k = 0; k < K; k++) {
-      if (2 * k <= firstPatched) continue // x_k token at position 2k; prediction there sees positions <= 2k
+    for (let k = queryOnly ? K - 1 : 0; k < K; k++) {
+      if (2 * k < firstPatched) continue
       const y = batch.ys[i * K + k]
       se += (preds[i * K + k] - y) ** 2
       yy += y * y
     }
   return se / yy
+}
+
+/** Split captured activations [n, P, d] into one [n, d] array per position. */
+function byPosition(all: Float32Array, n: number, P: number, d: number): Float32Array[] {
+  return Array.from({ length: P }, (_, p) => {
+    const v = new Float32Array(n * d) // [n, d] at position p
+    for (let i = 0; i < n; i++) v.set(all.subarray((i * P + p) * d, (i * P + p + 1) * d), i * d)
+    return v
+  })
 }
 
 const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interventions: Parameters<RegressionTransformer["forward"]>[2]) =>
@@ -53,7 +68,7 @@ const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interven
 
 export const patchStage = defineStage({
   name: "patch",
-  version: "3",
+  version: "4",
   schemaVersion: 2,
   params: PatchParams,
   meta: NoMeta,
@@ -76,23 +91,31 @@ export const patchStage = defineStage({
             const d = model.config.dModel
             // Probe-set activations at every patched layer in one forward: captured [n, P, d] per hook.
             const hooks = params.layers.map((l) => residPost(l))
-            const caps = yield* stageTry("patch", () => tf.tidy(() => {
-              const r = model.forward(tf.tensor3d(probe.xs, [probe.n, probe.K, probe.D]), tf.tensor2d(probe.ys, [probe.n, probe.K]), {
-                capture: { hooks, positions }
-              })
-              r.preds.dispose()
-              return hooks.map((h) => r.captured.get(h)!)
-            }))
+            const capture = (b: RegressionBatch) =>
+              stageTry("patch", () =>
+                tf.tidy(() => {
+                  const r = model.forward(tf.tensor3d(b.xs, [b.n, b.K, b.D]), tf.tensor2d(b.ys, [b.n, b.K]), { capture: { hooks, positions } })
+                  r.preds.dispose()
+                  return hooks.map((h) => r.captured.get(h)!)
+                })
+              )
+            const caps = yield* capture(probe)
+            // the subspace mode moves each source row from its own activation: [layer][source][position] -> [n_s, d]
+            const sourceRows: Float32Array[][][] = params.layers.map(() => [])
+            if (params.mode === "subspace")
+              for (let s = 0; s < C; s++) {
+                const sc = yield* capture(sources[s])
+                sc.forEach((t, li) => {
+                  const all = t.dataSync() as Float32Array // [n_s, P, d]
+                  t.dispose()
+                  sourceRows[li][s] = byPosition(all, sources[s].n, positions.length, d)
+                })
+              }
             for (const [li, layer] of params.layers.entries()) {
               const hook = hooks[li]
               const all = caps[li].dataSync() as Float32Array // [n, P, d]
               caps[li].dispose()
-              const P = positions.length
-              const means = positions.map((_, p) => {
-                const v = new Float32Array(probe.n * d) // [n, d] at position p
-                for (let i = 0; i < probe.n; i++) v.set(all.subarray((i * P + p) * d, (i * P + p + 1) * d), i * d)
-                return conceptMeans(v, probe.basis, C, d)
-              })
+              const means = byPosition(all, probe.n, positions.length, d).map((v) => conceptMeans(v, probe.basis, C, d))
               const m: PositionedMeans = { hook, positions, d, means }
               const result = yield* stagePromise("patch", () =>
                 patchingMatrix(
@@ -105,8 +128,9 @@ export const patchStage = defineStage({
                     preds.dispose()
                     return out
                   },
-                  (s, preds) => scoreAfter(sources[s], preds, firstPatched),
-                  () => bar.tick()
+                  (s, preds) => scoreAfter(sources[s], preds, firstPatched, params.scoring === "query"),
+                  () => bar.tick(),
+                  (s) => sourceRows[li][s]
                 )
               )
               for (let s = 0; s < C; s++) {

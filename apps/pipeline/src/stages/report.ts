@@ -4,6 +4,7 @@ import { Effect, Schema } from "effect"
 import { reportInput } from "./shared/report-input.js"
 import { readEmbeddings, readErrorCurves, readPatching, readTD, readTrainingCurves } from "./shared/tables.js"
 import { TrainMeta } from "./shared/train-params.js"
+import { TwoCluster } from "./shared/phases.js"
 
 /**
  * The cell's report, drawn from stored artifacts only: `report.html` (self-contained), `summary.json`,
@@ -18,14 +19,33 @@ export const ReportParams = Schema.Struct({
   /** the config, shown in the report's parameters block */
   config: Schema.Unknown,
   notes: Schema.Array(Schema.String),
-  criteria: Schema.Struct({ maxFinalNmse: Schema.Number, maxTdFirstAboveChance: Schema.Number, minTdFinal: Schema.Number, minPatchingRatio: Schema.Number }),
-  nConcepts: Schema.Int.pipe(Schema.positive()),
-  /** the layer whose TD, embeddings and pairwise TD the report shows */
-  layer: Schema.Int,
-  /** the token position of the report's TD */
+  criteria: Schema.Struct({
+    maxFinalNmse: Schema.Number,
+    maxTdFirstAboveChance: Schema.Number,
+    minTdFinal: Schema.Number,
+    minPatchingRatio: Schema.Number,
+    maxCouplingPValue: Schema.Number
+  }),
+  /** display names of the concepts (B1.. or the regression families) */
+  concepts: Schema.Array(Schema.String),
+  /** the task in words, and what the basis-knowing reference solves (null: no basis), for captions */
+  taskDescription: Schema.String,
+  oracleDescription: Schema.NullOr(Schema.String),
+  /** the report position and layer, and how the layer was chosen */
   position: Schema.Int,
-  /** the peak-TD layer at the final checkpoint at `position` */
-  peakLayer: Schema.Int
+  layer: Schema.Int,
+  layerChosenOn: Schema.String,
+  queryPosition: Schema.Int,
+  queryLayer: Schema.Int,
+  queryLayerChosenOn: Schema.String,
+  patchingLayer: Schema.Int,
+  patchingLayerChosenOn: Schema.String,
+  patchingPositions: Schema.String,
+  twoCluster: TwoCluster,
+  groups: Schema.NullOr(Schema.Array(Schema.Int)),
+  couplingPermutations: Schema.Int.pipe(Schema.positive()),
+  seed: Schema.Int,
+  nExamples: Schema.Int.pipe(Schema.positive())
 })
 
 type ReportInputs = {
@@ -42,8 +62,8 @@ type ReportInputs = {
 
 export const reportStage = defineStage({
   name: "report",
-  version: "1",
-  schemaVersion: 1,
+  version: "2",
+  schemaVersion: 2,
   params: ReportParams,
   meta: NoMeta,
   run: ({ params, inputs, dir }: { params: typeof ReportParams.Type; inputs: ReportInputs; dir: string }) =>

@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { useTensorBackend } from "../backend.js"
+import { activeDims, truncateDims } from "./shared/curriculum.js"
 import { ModelSchema, TrainMeta, TrainSchema } from "./shared/train-params.js"
 import { stagePromise, stageTry } from "./shared/io.js"
 
@@ -49,7 +50,7 @@ function adoptCheckpoints(runDir: string, dir: string) {
 
 export const trainStage = defineStage({
   name: "train",
-  version: "2",
+  version: "3",
   schemaVersion: 1,
   params: TrainParams,
   meta: TrainMeta,
@@ -70,7 +71,7 @@ export const trainStage = defineStage({
           runDir: workDir,
           label: "train",
           sampleBatch: (B, step) => {
-            const b = sampleSequences(task, { n: B, seed: batchSeed(seed, step) })
+            const b = truncateDims(sampleSequences(task, { n: B, seed: batchSeed(seed, step) }), activeDims(train.curriculum, task.dim, step))
             return { xs: b.xs, ys: b.ys }
           }
         })

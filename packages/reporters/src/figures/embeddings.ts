@@ -1,13 +1,12 @@
 /**
  * Figure 3: 2-D projections (UMAP and/or PCA) of the reported layer's activations at the early,
- * middle and final checkpoints, one panel each, points coloured by concept. Coordinates of a
+ * two-cluster (or middle) and final checkpoints, one panel each, points coloured by concept. Coordinates of a
  * projection have no units, so the axes carry no ticks.
  */
-import type { Phase, ReportInput } from "../input.js"
-import { conceptName } from "../input.js"
+import type { ReportInput } from "../input.js"
+import { conceptName, PHASE_ORDER } from "../input.js"
 import { type VlSpec, conceptColorScale, topLevel } from "./common.js"
 
-const PHASE_ORDER: Phase[] = ["early", "middle", "final"]
 const PANEL = 210
 
 export const embeddingsSpec = (input: ReportInput): VlSpec | null => {

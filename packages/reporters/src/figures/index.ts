@@ -47,7 +47,7 @@ export const FIGURES: readonly FigureDef[] = [
   },
   {
     name: "embeddings",
-    heading: "Representations at early, middle and final checkpoints",
+    heading: "Representations at early, two-cluster (or middle) and final checkpoints",
     caption: (i) =>
       `2-D projections of layer ${i.reportedLayer} activations, one point per sequence, coloured by its concept. ` +
       `One cluster means the layer does not tell concepts apart; separate coloured clusters mean it does. ` +
@@ -58,22 +58,26 @@ export const FIGURES: readonly FigureDef[] = [
   {
     name: "patching",
     heading: "Activation patching",
-    caption: () =>
-      `Rows: the concept of the input sequence (source). Columns: the concept whose mean activation replaced the residual stream ` +
+    caption: (i) =>
+      `Rows: the concept of the input sequence (source). Columns: the concept whose mean activation (from probe sequences disjoint ` +
+      `from these) replaced the residual stream at ${i.summary.patching?.positions === "query" ? "the query token (only the query's prediction is scored)" : `the ${i.summary.patching?.positions ?? "patched"} positions`} ` +
       `(target); the last column is the source's loss without any patch. Cells: test NMSE after patching (darker = worse). ` +
       `Outlined diagonal = self-patching, expected to be about as good as unpatched. A dark off-diagonal cell means the model ` +
-      `used the patched-in concept: the layer carries the concept causally. When several layers were patched, the one ` +
-      `with the largest off-diagonal / diagonal ratio is shown; summary.json lists every layer.`,
+      `used the patched-in concept: the layer carries the concept causally. The layer is the ${i.summary.patching?.layerChosenOn ?? "configured layer"} ` +
+      `(layer ${i.summary.patching?.layer ?? "?"}), at the two-cluster checkpoint (when one was detected) and the final one; summary.json lists every patched layer.`,
     absent: "Activation patching was not run for this configuration.",
     spec: patchingSpec
   },
   {
     name: "error_vs_k",
     heading: "Error vs number of in-context examples",
-    caption: () =>
-      `Test NMSE after k in-context examples for the trained model (thick black) and reference solvers (dashed). ` +
-      `The oracle knows the basis and solves a 4-dim least squares problem; least squares and lasso use all dimensions. ` +
-      `A model close to the oracle has inferred the latent concept from the context.`,
+    caption: (i) =>
+      `Test NMSE after k in-context examples on ${i.taskDescription}: the trained model at its early, two-cluster (or middle) and final checkpoints ` +
+      `(solid, light grey to black) and reference solvers (dashed). Least squares, ridge and lasso use all dimensions. ` +
+      (i.oracleDescription
+        ? `The Bayes oracle knows the basis and solves ${i.oracleDescription} with the task's prior; the Bayes-optimal predictor knows only the task's prior ` +
+          `(the posterior over the weight pool, or over bases under fresh w) and is the best any learner can do. A model near the oracle has inferred the latent concept from the context.`
+        : `The task has no basis, so no basis-knowing reference is drawn.`),
     absent: "No error-vs-k evaluation was given, so this figure was not drawn.",
     spec: errorVsKSpec
   },

@@ -1,8 +1,8 @@
 /**
  * Figure 1, the central one: per-concept test loss over training (top) and TD of the reported
  * layer (bottom) on one shared step axis, so a loss drop and a TD rise can be lined up by eye.
- * Dotted vertical rules mark the steps where each concept's loss, and TD, got halfway
- * (from summary.coupling), when known.
+ * Dotted vertical rules mark the steps where each concept's loss (top) and that concept's own TD
+ * (bottom) got halfway (from summary.coupling.perBasis), when known.
  */
 import type { ReportInput } from "../input.js"
 import { conceptName } from "../input.js"
@@ -27,11 +27,17 @@ export const lossTdSpec = (input: ReportInput): VlSpec | null => {
     title: "concept",
     scale: conceptColorScale(concepts.length > 0 ? concepts : [...new Set(loss.map((p) => p.concept))])
   }
-  const halfway = input.summary.coupling
-  const lossRules = halfway.lossHalfwayStep
-    .map((step, i) => ({ step, concept: conceptName(concepts, i) }))
-    .filter((r): r is { step: number; concept: string } => r.step !== null && Number.isFinite(r.step))
-  const tdRule = halfway.tdHalfwayStep !== null && Number.isFinite(halfway.tdHalfwayStep) ? [{ step: halfway.tdHalfwayStep }] : []
+  const rulesOf = (pick: (b: ReportInput["summary"]["coupling"]["perBasis"][number]) => number | null) =>
+    input.summary.coupling.perBasis
+      .map((b) => ({ step: pick(b), concept: conceptName(concepts, b.basis) }))
+      .filter((r): r is { step: number; concept: string } => r.step !== null && Number.isFinite(r.step))
+  const lossRules = rulesOf((b) => b.lossHalfStep)
+  const tdRules = rulesOf((b) => b.tdHalfStep)
+  const ruleLayer = (values: { step: number; concept: string }[]): VlSpec => ({
+    data: { values },
+    mark: { type: "rule", strokeDash: [2, 3], strokeWidth: 1.5, opacity: 0.8 },
+    encoding: { x, color }
+  })
 
   const panels: VlSpec[] = []
   if (loss.length > 0) {
@@ -50,13 +56,7 @@ export const lossTdSpec = (input: ReportInput): VlSpec | null => {
         }
       }
     ]
-    if (lossRules.length > 0)
-      layers.push({
-        data: { values: lossRules },
-        mark: { type: "rule", strokeDash: [2, 3], strokeWidth: 1.5, opacity: 0.8 },
-        encoding: { x, color }
-      })
-    if (tdRule.length > 0) layers.push(tdRuleLayer(tdRule, x))
+    if (lossRules.length > 0) layers.push(ruleLayer(lossRules))
     panels.push({ width: WIDTH, height: 230, title: "Per-concept test loss", layer: layers })
   }
   if (tdRows.length > 0) {
@@ -83,7 +83,7 @@ export const lossTdSpec = (input: ReportInput): VlSpec | null => {
       mark: { type: "line", color: "black", strokeWidth: 3, ...(tdRows.length <= 40 ? { point: { filled: true, size: 30, color: "black" } } : {}) },
       encoding: { x, y }
     })
-    if (tdRule.length > 0) layers.push(tdRuleLayer(tdRule, x))
+    if (tdRules.length > 0) layers.push(ruleLayer(tdRules))
     panels.push({
       width: WIDTH,
       height: 170,
@@ -96,9 +96,3 @@ export const lossTdSpec = (input: ReportInput): VlSpec | null => {
     "Loss drops vs task decodability"
   )
 }
-
-const tdRuleLayer = (values: { step: number }[], x: VlSpec): VlSpec => ({
-  data: { values },
-  mark: { type: "rule", color: "black", strokeDash: [6, 4], strokeWidth: 1 },
-  encoding: { x }
-})

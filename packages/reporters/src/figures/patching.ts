@@ -5,7 +5,7 @@
  * (self-patching) is outlined. One colour scale for all panels.
  */
 import type { ReportInput } from "../input.js"
-import { conceptName } from "../input.js"
+import { conceptName, PHASE_ORDER } from "../input.js"
 import { type VlSpec, chooseScaleType, finiteExtent, topLevel } from "./common.js"
 import { type MatrixCell, matrixPanel } from "./matrix.js"
 
@@ -23,8 +23,7 @@ export const patchingCells = (concepts: string[], matrix: number[][], unpatched:
 export const patchingSpec = (input: ReportInput): VlSpec | null => {
   const results = input.patching.filter((p) => p.matrix.length > 0)
   if (results.length === 0) return null
-  const phaseOrder = { middle: 0, final: 1 }
-  const sorted = [...results].sort((a, b) => phaseOrder[a.phase] - phaseOrder[b.phase] || a.step - b.step || a.layer - b.layer)
+  const sorted = [...results].sort((a, b) => PHASE_ORDER.indexOf(a.phase) - PHASE_ORDER.indexOf(b.phase) || a.step - b.step || a.layer - b.layer)
   const all = sorted.flatMap((p) => [...p.matrix.flat(), ...p.unpatched])
   const scaleType = chooseScaleType(all)
   const domain = finiteExtent(all) ?? [0, 1]

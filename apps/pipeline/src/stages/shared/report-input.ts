@@ -1,110 +1,110 @@
 import { diagonalStats } from "@conceptscope/interventions"
-import { halfwayCrossing, spearman } from "@conceptscope/probes"
-import type { EmergenceCriteria, Embedding, PatchingResult, ReportInput } from "@conceptscope/reporters"
-import type { CurvePoint, ErrorCurveRow, TDRow } from "./tables.js"
+import { conceptCoupling } from "@conceptscope/probes"
+import type { EmergenceCriteria, Embedding, PatchingResult, ReportInput, Summary } from "@conceptscope/reporters"
+import { lossByStep, type TwoCluster } from "./phases.js"
+import { type CurvePoint, type ErrorCurveRow, METHOD, type TDRow } from "./tables.js"
 
-/** Per-basis normalised test MSE averaged over example positions k >= 1 (k = 0 has no context). */
-export function lossByStep(curves: readonly Pick<CurvePoint, "step" | "basis" | "k" | "nmse">[]) {
-  const acc = new Map<string, { step: number; concept: number; sum: number; n: number }>()
-  for (const c of curves) {
-    if (c.basis < 0 || c.k < 1) continue
-    const key = `${c.step}:${c.basis}`
-    const a = acc.get(key) ?? { step: c.step, concept: c.basis, sum: 0, n: 0 }
-    a.sum += c.nmse
-    a.n++
-    acc.set(key, a)
-  }
-  return [...acc.values()].map((a) => ({ step: a.step, concept: a.concept, nmse: a.sum / a.n })).sort((a, b) => a.step - b.step || a.concept - b.concept)
-}
+export { lossByStep }
 
 /**
- * The coupling statistic between concept encoding and loss: over checkpoints, the Spearman rank
- * correlation between the TD of the reported layer and each basis's loss drop (-nmse), and the steps
- * where each curve crosses halfway between its first and last value.
+ * Per basis, the coupling of its loss curve and its own TD curve (that basis's recall at the report
+ * layer and position) over checkpoints: halfway steps, lag, rate correlation with a permutation
+ * p-value (see `conceptCoupling`). Fewer than 3 checkpoints give no coupling (NaN / null).
  */
-export function coupling(loss: ReturnType<typeof lossByStep>, tdSeries: readonly { step: number; td: number }[], nConcepts: number) {
+export function basisCoupling(
+  loss: ReturnType<typeof lossByStep>,
+  tdSeries: readonly Pick<TDRow, "step" | "perConcept">[],
+  nConcepts: number,
+  opts: { readonly permutations: number; readonly seed: number }
+): Summary["coupling"] {
   const steps = tdSeries.map((t) => t.step)
-  const tdValues = tdSeries.map((t) => t.td)
-  const spearmanPerConcept: number[] = []
-  const lossHalfwayStep: (number | null)[] = []
-  for (let c = 0; c < nConcepts; c++) {
-    const series = steps.map((s) => loss.find((l) => l.step === s && l.concept === c)?.nmse ?? NaN)
-    spearmanPerConcept.push(steps.length > 2 ? spearman(tdValues, series.map((v) => -v)) : NaN)
-    lossHalfwayStep.push(steps.length > 1 ? halfwayCrossing(steps, series) : null)
-  }
-  const finite = spearmanPerConcept.filter(Number.isFinite)
-  return {
-    spearmanPerConcept,
-    lossHalfwayStep,
-    tdHalfwayStep: steps.length > 1 ? halfwayCrossing(steps, tdValues) : null,
-    meanSpearman: finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN
-  }
+  const perBasis = Array.from({ length: nConcepts }, (_, c) => {
+    const l = steps.map((s) => loss.find((x) => x.step === s && x.concept === c)?.nmse ?? NaN)
+    const td = tdSeries.map((t) => t.perConcept[c])
+    if (steps.length < 3 || [...l, ...td].some((v) => !Number.isFinite(v)))
+      return { basis: c, lossHalfStep: null, tdHalfStep: null, lagSteps: null, rateCorrelation: NaN, pValue: NaN, lagPValue: null }
+    return { basis: c, ...conceptCoupling(steps, l, td, { permutations: opts.permutations, seed: opts.seed * 101 + c }) }
+  })
+  return { permutations: opts.permutations, perBasis }
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN)
+
+/** Baseline (unpatched), self-patch and off-diagonal means of one patching matrix, and their ratios. */
+export function patchingNumbers(p: Pick<PatchingResult, "matrix" | "unpatched">) {
+  const { diagonalMean: self, offDiagonalMean: offDiagonal } = diagonalStats(p.matrix)
+  const baseline = mean(p.unpatched)
+  return { baseline, self, offDiagonal, offDiagonalOverBaseline: offDiagonal / baseline, selfOverBaseline: self / baseline, offDiagonalOverSelf: offDiagonal / self }
+}
+
+/** Mean pairwise TD over concept pairs in the same group and in different groups. */
+export function groupPairwise(pairwise: readonly (readonly number[])[], groups: readonly number[]) {
+  const within: number[] = []
+  const across: number[] = []
+  for (let i = 0; i < groups.length; i++)
+    for (let j = i + 1; j < groups.length; j++) (groups[i] === groups[j] ? within : across).push(pairwise[i][j])
+  return { withinPairwise: mean(within), acrossPairwise: mean(across) }
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a")
 
-/** Patching at the final checkpoint, per layer, and the layer where another basis's mean hurts most relative to the same basis's. */
-export function patchingHeadline(patching: readonly PatchingResult[]) {
-  const lastStep = patching.length ? Math.max(...patching.map((p) => p.step)) : NaN
-  const byLayer = patching
-    .filter((p) => p.step === lastStep)
-    .map((p) => {
-      const { diagonalMean, offDiagonalMean } = diagonalStats(p.matrix)
-      return { layer: p.layer, diagonalMean, offDiagonalMean, ratio: offDiagonalMean / diagonalMean }
-    })
-  const head = byLayer.reduce<(typeof byLayer)[number] | null>((a, b) => (a === null || b.ratio > a.ratio ? b : a), null)
-  return { step: lastStep, byLayer, head }
-}
-
 /**
  * Plain statements of what this run shows, computed from its numbers (not hand-written), so the report
- * never claims more than the data: which bases were learned, how TD moved against chance, what patching says.
+ * never claims more than the data: which bases were learned, how held-out TD moved against chance, what
+ * the coupling and patching say, how the model compares with the references.
  */
-export function findings(
-  criteria: EmergenceCriteria,
-  finalLoss: readonly number[],
-  td: readonly { step: number; td: number; perConcept: number[] }[],
-  layer: number,
-  nConcepts: number,
-  patching: { readonly ratio: number; readonly layer: number; readonly byLayer: readonly { layer: number; ratio: number }[] } | null,
-  errors: readonly ErrorCurveRow[]
-): string[] {
-  const name = (c: number) => `B${c + 1}`
+export function findings(criteria: EmergenceCriteria, s: Summary, concepts: readonly string[]): string[] {
+  const name = (c: number) => concepts[c] ?? `#${c}`
+  const C = s.finalNmsePerConcept.length
+  const finalLoss = s.finalNmsePerConcept
   const learnedAt = criteria.maxFinalNmse
   const learned = finalLoss.flatMap((v, c) => (v <= learnedAt ? [name(c)] : []))
   const out: string[] = []
   out.push(
-    learned.length === nConcepts
-      ? `Every basis was learned: final normalised MSE <= ${learnedAt} for all ${nConcepts} (max ${f2(Math.max(...finalLoss))}).`
+    learned.length === C
+      ? `Every concept was learned: final normalised MSE <= ${learnedAt} for all ${C} (max ${f2(Math.max(...finalLoss))}).`
       : learned.length === 0
-        ? `No basis reached normalised MSE <= ${learnedAt} (final: ${finalLoss.map(f2).join(", ")}); the run shows at most the start of learning.`
+        ? `No concept reached normalised MSE <= ${learnedAt} (final: ${finalLoss.map(f2).join(", ")}); the run shows at most the start of learning.`
         : `Learned (final normalised MSE <= ${learnedAt}): ${learned.join(", ")}; not learned: ${finalLoss.flatMap((v, c) => (v > learnedAt ? [`${name(c)} ${f2(v)}`] : [])).join(", ")}.`
   )
-  if (td.length > 1) {
-    const first = td[0]
-    const last = td[td.length - 1]
-    const separated = last.perConcept.flatMap((v, c) => (v >= criteria.minTdFinal ? [name(c)] : []))
+  const q = s.td.queryToken
+  out.push(
+    `Held-out TD at the query token (layer ${q.layer}, chosen on the ${q.layerChosenOn}) went from ${f2(q.first)} to ${f2(q.final)} (chance ${f2(1 / C)}); ` +
+      (q.final >= criteria.minTdFinal ? `at or above ${criteria.minTdFinal}.` : `below ${criteria.minTdFinal}.`)
+  )
+  const coupled = s.coupling.perBasis.filter((b) => b.pValue <= criteria.maxCouplingPValue)
+  if (s.coupling.perBasis.some((b) => Number.isFinite(b.pValue)))
     out.push(
-      `TD at layer ${layer} went from ${f2(first.td)} to ${f2(last.td)} (chance ${f2(1 / nConcepts)}); ` +
-        (separated.length ? `per-basis TD >= ${criteria.minTdFinal} at the end for ${separated.join(", ")}.` : `no basis reached per-basis TD ${criteria.minTdFinal}.`)
+      `Loss-TD coupling (rate correlation over checkpoints against ${s.coupling.permutations} permutations): significant at p <= ${criteria.maxCouplingPValue} for ` +
+        (coupled.length ? coupled.map((b) => `${name(b.basis)} (p ${f2(b.pValue)}, lag ${b.lagSteps === null ? "n/a" : Math.round(b.lagSteps)} steps)`).join(", ") : "no concept") +
+        `.`
     )
-  }
-  if (patching && Number.isFinite(patching.ratio))
+  const fin = s.patching?.checkpoints.find((c) => c.phase === "final")
+  if (s.patching && fin)
     out.push(
-      patching.ratio >= criteria.minPatchingRatio
-        ? `Patching at the final checkpoint: off-diagonal loss is ${f2(patching.ratio)}x the diagonal, so later layers read the basis from the layer-${patching.layer} representation at the y tokens.`
-        : `Patching at the final checkpoint: off-diagonal loss is only ${f2(patching.ratio)}x the diagonal at layer ${patching.layer} (the study's mechanism would give >= ${criteria.minPatchingRatio}x).`
+      `Patching at ${s.patching.positions}, layer ${s.patching.layer} (${s.patching.layerChosenOn}), final checkpoint: another concept's mean gives ${f2(fin.offDiagonalOverBaseline)}x the unpatched loss, ` +
+        `the concept's own mean ${f2(fin.selfOverBaseline)}x; ` +
+        (fin.offDiagonalOverSelf >= criteria.minPatchingRatio && fin.selfOverBaseline <= 1.5
+          ? `later layers read the concept from this representation.`
+          : `this does not meet the study's signature (off-diagonal >= ${criteria.minPatchingRatio}x self, self near baseline).`)
     )
-  if (patching && patching.byLayer.length > 1)
-    out.push(`Patching off/diagonal ratio by layer: ${patching.byLayer.map((p) => `layer ${p.layer} ${f2(p.ratio)}`).join(", ")} (the layer with the largest ratio is shown).`)
-  const at = (method: string) => errors.filter((e) => e.basis === -1 && e.method.startsWith(method))
-  const model = at("model")
-  const ls = at("least squares")
-  if (model.length && ls.length) {
-    const last = model[model.length - 1]
-    const lsLast = ls.find((e) => e.k === last.k)
-    if (lsLast) out.push(`At k = ${last.k} examples the model's normalised MSE is ${f2(last.nmse)} vs ${f2(lsLast.nmse)} for least squares on all dims.`)
-  }
+  const two = s.patching?.checkpoints.find((c) => c.phase === "two-cluster")
+  if (s.twoCluster)
+    out.push(
+      `Two-cluster stage at step ${s.twoCluster.step} (learned: ${s.twoCluster.learned.map(name).join(", ")}; unlearned loss ${f2(s.twoCluster.lossRatio)}x the learned)` +
+        (two ? `; patching there: off-diagonal ${f2(two.offDiagonalOverBaseline)}x baseline, self ${f2(two.selfOverBaseline)}x.` : ".")
+    )
+  else out.push("No two-cluster stage was detected in the per-basis loss (concepts learned together, or not at all).")
+  const n = s.nmse
+  if (Number.isFinite(n.model))
+    out.push(
+      `Query prediction (k = ${n.k}) at the final checkpoint: model NMSE ${f2(n.model)} vs least squares ${f2(n.leastSquares)}` +
+        (Number.isFinite(n.bayesOptimal) ? `, Bayes-optimal for the task's prior ${f2(n.bayesOptimal)}, basis-knowing Bayes oracle ${f2(n.bayesOracle)}.` : ".")
+    )
+  if (s.td.groups)
+    out.push(
+      `Basis groups: group TD ${f2(s.td.groups.groupTd)}; pairwise TD within groups ${f2(s.td.groups.withinPairwise)} vs across groups ${f2(s.td.groups.acrossPairwise)} (pairwise chance 0.5).`
+    )
   return out
 }
 
@@ -115,10 +115,26 @@ export interface ReportData {
   readonly config: unknown
   readonly notes: readonly string[]
   readonly criteria: EmergenceCriteria
-  readonly nConcepts: number
-  readonly layer: number
+  readonly concepts: readonly string[]
+  readonly taskDescription: string
+  readonly oracleDescription: string | null
+  /** report position and layer, and how the layer was chosen */
   readonly position: number
-  readonly peakLayer: number
+  readonly layer: number
+  readonly layerChosenOn: string
+  /** the query token (2K - 2) and its layer */
+  readonly queryPosition: number
+  readonly queryLayer: number
+  readonly queryLayerChosenOn: string
+  readonly patchingLayer: number
+  readonly patchingLayerChosenOn: string
+  readonly patchingPositions: string
+  readonly twoCluster: TwoCluster
+  /** [concept] group of each basis, or null */
+  readonly groups: readonly number[] | null
+  readonly couplingPermutations: number
+  readonly seed: number
+  readonly nExamples: number
   readonly backend: string
   readonly curves: readonly CurvePoint[]
   readonly td: readonly TDRow[]
@@ -130,41 +146,82 @@ export interface ReportData {
 
 /** Everything the report draws, from data read out of stored artifacts only. */
 export function reportInput(d: ReportData): ReportInput {
-  const C = d.nConcepts
+  const C = d.concepts.length
   const loss = lossByStep(d.curves)
+  const series = (position: number, layer: number) => d.td.filter((t) => t.position === position && t.layer === layer).sort((a, b) => a.step - b.step)
+  const report = series(d.position, d.layer)
+  const query = series(d.queryPosition, d.queryLayer)
   const atPos = d.td.filter((t) => t.position === d.position)
-  const tdSeries = atPos.filter((t) => t.layer === d.layer).sort((a, b) => a.step - b.step)
-  const steps = [...new Set(atPos.map((t) => t.step))].sort((a, b) => a - b)
-  const finalStep = steps[steps.length - 1]
-  const patch = patchingHeadline(d.patching)
+  const finalStep = Math.max(...d.td.map((t) => t.step))
+  const finalRow = report.find((t) => t.step === finalStep)
   const finalLoss = Array.from({ length: C }, (_, c) => loss.find((l) => l.step === finalStep && l.concept === c)?.nmse ?? NaN)
-  const headline = patch.head ? { step: patch.step, layer: patch.head.layer, diagonalMean: patch.head.diagonalMean, offDiagonalMean: patch.head.offDiagonalMean, ratio: patch.head.ratio, byLayer: patch.byLayer } : null
+  const peak = atPos.filter((t) => t.step === finalStep && t.layer >= 0).reduce<TDRow | null>((a, b) => (a === null || b.td > a.td ? b : a), null)
+  const atHeadline = d.patching.filter((p) => p.layer === d.patchingLayer)
+  const finalPatchStep = Math.max(...d.patching.map((p) => p.step))
+  const err = (method: (m: string) => boolean) => d.errors.find((e) => e.basis === -1 && e.k === d.nExamples - 1 && method(e.method))?.nmse ?? NaN
+  const finalModel = d.errors.find((e) => e.method.startsWith("model (final"))
+  const summary: Summary = {
+    config: d.configName,
+    backend: d.backend,
+    concepts: [...d.concepts],
+    finalNmsePerConcept: finalLoss,
+    td: {
+      position: d.position,
+      layer: d.layer,
+      layerChosenOn: d.layerChosenOn,
+      first: report[0]?.tdHeldOut ?? NaN,
+      final: report[report.length - 1]?.tdHeldOut ?? NaN,
+      peakLayerAllSequences: peak?.layer ?? -1,
+      queryToken: { position: d.queryPosition, layer: d.queryLayer, layerChosenOn: d.queryLayerChosenOn, first: query[0]?.tdHeldOut ?? NaN, final: query[query.length - 1]?.tdHeldOut ?? NaN },
+      groups: d.groups && finalRow ? { groupTd: finalRow.groupTd, ...groupPairwise(finalRow.pairwise, d.groups) } : null
+    },
+    coupling: basisCoupling(loss, report, C, { permutations: d.couplingPermutations, seed: d.seed }),
+    twoCluster: d.twoCluster ? { step: d.twoCluster.step, learned: [...d.twoCluster.learned], lossRatio: d.twoCluster.lossRatio } : null,
+    patching: atHeadline.length
+      ? {
+          positions: d.patchingPositions,
+          layer: d.patchingLayer,
+          layerChosenOn: d.patchingLayerChosenOn,
+          checkpoints: atHeadline.map((p) => ({ phase: p.phase, step: p.step, ...patchingNumbers(p) })),
+          queryToken: (() => {
+            const fin = atHeadline.find((p) => p.step === finalPatchStep)
+            if (d.patchingPositions !== "query" || !fin) return null
+            const n = patchingNumbers(fin)
+            return { offDiagonalOverBaseline: n.offDiagonalOverBaseline, selfOverBaseline: n.selfOverBaseline }
+          })(),
+          byLayer: d.patching.filter((p) => p.step === finalPatchStep).map((p) => {
+            const n = patchingNumbers(p)
+            return { layer: p.layer, offDiagonalOverBaseline: n.offDiagonalOverBaseline, selfOverBaseline: n.selfOverBaseline, offDiagonalOverSelf: n.offDiagonalOverSelf }
+          })
+        }
+      : null,
+    nmse: {
+      k: d.nExamples - 1,
+      step: finalModel ? Number(/step (\d+)/.exec(finalModel.method)?.[1] ?? NaN) : NaN,
+      model: err((m) => m.startsWith("model (final")),
+      leastSquares: err((m) => m === METHOD.leastSquares),
+      bayesOracle: err((m) => m === METHOD.bayesOracle),
+      bayesOptimal: err((m) => m === METHOD.bayesOptimal)
+    },
+    artifactKeys: d.artifactKeys
+  }
   return {
     title: `ConceptScope: concept encoding in sparse linear regression (${d.title})`,
     configName: d.configName,
     configDescription: d.description,
     params: d.config,
-    concepts: Array.from({ length: C }, (_, c) => `B${c + 1}`),
+    concepts: [...d.concepts],
     reportedLayer: d.layer,
+    taskDescription: d.taskDescription,
+    oracleDescription: d.oracleDescription,
     lossCurves: loss,
     tdCurves: atPos.map((t) => ({ step: t.step, layer: t.layer, td: t.td, perConcept: t.perConcept })),
     embeddings: d.embeddings,
-    patching: d.patching.filter((p) => p.layer === patch.head?.layer).map((p) => ({ ...p })),
+    patching: atHeadline.map((p) => ({ ...p })),
     errorVsK: d.errors.filter((e) => e.basis === -1).map((e) => ({ k: e.k, method: e.method, nmse: e.nmse })),
-    pairwiseTD: atPos.filter((t) => t.step === finalStep && t.layer === d.layer).map((t) => ({ step: t.step, layer: t.layer, matrix: t.pairwise })),
+    pairwiseTD: finalRow ? [{ step: finalRow.step, layer: finalRow.layer, matrix: finalRow.pairwise }] : [],
     linearProbe: atPos.filter((t) => Number.isFinite(t.linearProbeAcc) && t.layer === d.layer).map((t) => ({ step: t.step, layer: t.layer, testAcc: t.linearProbeAcc })),
-    summary: {
-      config: d.configName,
-      backend: d.backend,
-      finalNmsePerConcept: finalLoss,
-      reportedLayer: d.layer,
-      tdFirst: tdSeries[0]?.td ?? NaN,
-      tdFinal: tdSeries[tdSeries.length - 1]?.td ?? NaN,
-      tdPeakLayerFinal: d.peakLayer,
-      coupling: coupling(loss, tdSeries, C),
-      patching: headline,
-      artifactKeys: d.artifactKeys
-    },
-    notes: [...d.notes, ...findings(d.criteria, finalLoss, tdSeries, d.layer, C, headline, d.errors)]
+    summary,
+    notes: [...d.notes, ...findings(d.criteria, summary, d.concepts)]
   }
 }

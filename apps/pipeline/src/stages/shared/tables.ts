@@ -16,7 +16,11 @@ export type CurvePoint = RecordOf<typeof CURVES_SPEC>
 
 export const readTrainingCurves = (ref: ArtifactRef) => readRecords(ref, "curves.parquet", CURVES_SPEC)
 
-/** `td.parquet` of the probe stage: one row per (checkpoint, layer, position); pairwise is [C*C] row-major. */
+/**
+ * `td.parquet` of the probe stage: one row per (checkpoint, layer, position); td / per_concept on all
+ * probe sequences, td_selection on the selection split, td_heldout / per_concept_heldout on the held-out
+ * split, group_td with basis groups as labels (NaN without groups); pairwise is [C*C] row-major.
+ */
 export const TD_SPEC = (nConcepts: number) =>
   ({
     step: "int32",
@@ -24,6 +28,10 @@ export const TD_SPEC = (nConcepts: number) =>
     position: "int32",
     td: "float64",
     per_concept: { vector: nConcepts },
+    td_selection: "float64",
+    td_heldout: "float64",
+    per_concept_heldout: { vector: nConcepts },
+    group_td: "float64",
     pairwise: { vector: nConcepts * nConcepts },
     linear_probe_acc: "float64"
   }) as const
@@ -34,6 +42,10 @@ export interface TDRow {
   readonly position: number
   readonly td: number
   readonly perConcept: number[]
+  readonly tdSelection: number
+  readonly tdHeldOut: number
+  readonly perConceptHeldOut: number[]
+  readonly groupTd: number
   readonly pairwise: number[][]
   readonly linearProbeAcc: number
 }
@@ -49,6 +61,10 @@ export const readTD = (ref: ArtifactRef) =>
         position: r.position as number,
         td: r.td as number,
         perConcept: r.per_concept as number[],
+        tdSelection: r.td_selection as number,
+        tdHeldOut: r.td_heldout as number,
+        perConceptHeldOut: r.per_concept_heldout as number[],
+        groupTd: r.group_td as number,
         pairwise: Array.from({ length: C }, (_, i) => flat.slice(i * C, (i + 1) * C)),
         linearProbeAcc: r.linear_probe_acc as number
       }
@@ -98,5 +114,14 @@ export const readPatching = (ref: ArtifactRef) =>
 export const ERRORS_SPEC = { method: "string", basis: "int32", k: "int32", nmse: "float64" } as const
 
 export type ErrorCurveRow = RecordOf<typeof ERRORS_SPEC>
+
+/** Method names of the references in `errors.parquet`; the model's rows are `modelMethod(phase, step)`. */
+export const METHOD = {
+  leastSquares: "least squares",
+  bayesOracle: "bayes oracle (knows the basis)",
+  bayesOptimal: "bayes-optimal (task prior)"
+} as const
+
+export const modelMethod = (phase: string, step: number) => `model (${phase}, step ${step})`
 
 export const readErrorCurves = (ref: ArtifactRef) => readRecords(ref, "errors.parquet", ERRORS_SPEC)

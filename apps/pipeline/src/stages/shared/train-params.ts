@@ -24,6 +24,17 @@ export const LrScheduleSchema = Schema.Struct({
   finalFactor: Schema.optionalWith(Prob, { default: () => 0.1 })
 })
 
+/**
+ * A curriculum over active input dimensions (Garg et al. 2022): at step s only the first
+ * min(D, startDims + addDims * floor(s / everySteps)) coordinates of x are non-zero, and y is the
+ * task's function of that truncated x (plus the same noise). Linear tasks only.
+ */
+export const CurriculumSchema = Schema.Struct({
+  startDims: PosInt,
+  addDims: PosInt,
+  everySteps: PosInt
+})
+
 export const TrainSchema = Schema.Struct({
   steps: PosInt,
   batchSize: PosInt,
@@ -34,7 +45,9 @@ export const TrainSchema = Schema.Struct({
   checkpoints: PosInt,
   gradClip: Schema.optional(PositiveNumber),
   /** Default: constant. */
-  lrSchedule: Schema.optionalWith(LrScheduleSchema, { default: () => ({ decay: "constant" as const, warmupSteps: 0, finalFactor: 1 }) })
+  lrSchedule: Schema.optionalWith(LrScheduleSchema, { default: () => ({ decay: "constant" as const, warmupSteps: 0, finalFactor: 1 }) }),
+  /** Default: none (every dimension active from step 0). */
+  curriculum: Schema.optional(CurriculumSchema)
 })
 
 /** What a training run records in its manifest: the saved steps, the backend, the speed, where it resumed, the last batch loss. */
