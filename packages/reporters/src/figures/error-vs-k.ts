@@ -31,7 +31,7 @@ export const errorVsKSpec = (input: ReportInput): VlSpec | null => {
     title: `test NMSE${yType === "log" ? " (log)" : ""}`,
     scale: { type: yType }
   }
-  const color = { field: "method", type: "nominal", title: "solver", scale: { domain: ordered, range } }
+  const color = { field: "method", type: "nominal", title: "solver", scale: { domain: ordered, range }, legend: { labelLimit: 280 } }
   return topLevel(
     {
       data: { values },
