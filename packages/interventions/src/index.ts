@@ -1,6 +1,6 @@
 /** @conceptscope/interventions: concept means (task vectors) and activation patching, as data over any runner. */
 export { conceptMeans } from "./concept-means.js"
-export { conceptSubspace, subspaceShift } from "./concept-subspace.js"
+export { conceptSubspace, subspaceShift, withinConceptCovariance } from "./concept-subspace.js"
 export {
   diagonalStats,
   patchInterventions,

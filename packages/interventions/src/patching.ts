@@ -7,11 +7,12 @@ import { conceptSubspace, subspaceShift } from "./concept-subspace.js"
  * - "replace":   a <- mean_target                        (the study's patching)
  * - "add":       a <- a + mean_target                    (task-vector addition)
  * - "mean-diff": a <- a + (mean_target - mean_source)    (shift by the difference of concept means)
- * - "subspace":  a <- a + Q^T Q (mean_target - a)        (a's coordinates in the concept subspace set to
- *                the target mean's; the rest of a kept: see concept-subspace.ts). Needs each source row's
- *                own activation (`sourceRows`).
+ * - "subspace":  a <- a + Q^T Q (mean_target - a)        (a's coordinates in the span of the centred
+ *                concept means set to the target mean's; the rest of a kept: see concept-subspace.ts)
+ * - "fisher":    the same in the discriminant subspace (Fisher directions; needs `within`)
+ * The last two need each source row's own activation (`sourceRows`).
  */
-export type PatchMode = "replace" | "add" | "mean-diff" | "subspace"
+export type PatchMode = "replace" | "add" | "mean-diff" | "subspace" | "fisher"
 
 /**
  * Per-position concept means at one hook: means[p] is Float32Array [nConcepts, d] for position positions[p].
@@ -21,6 +22,8 @@ export interface PositionedMeans {
   readonly positions: readonly number[]
   readonly d: number
   readonly means: readonly Float32Array[]
+  /** per position, the within-concept covariance [d, d] (the fisher mode's discriminant directions need it) */
+  readonly within?: readonly Float64Array[]
 }
 
 /** Per position p, the unpatched activations of one source concept's rows at the hook: [nRows, d]. */
@@ -31,11 +34,12 @@ export type SourceRows = readonly Float32Array[]
  * "subspace" one per (position, row), each restricted to its batch row.
  */
 export function patchInterventions(m: PositionedMeans, source: number, target: number, mode: PatchMode, sourceRows?: SourceRows): Intervention[] {
-  if (mode === "subspace") {
-    if (!sourceRows) throw new Error("patchInterventions: the subspace mode needs the source rows' activations")
+  if (mode === "subspace" || mode === "fisher") {
+    if (!sourceRows) throw new Error(`patchInterventions: the ${mode} mode needs the source rows' activations`)
+    if (mode === "fisher" && !m.within) throw new Error("patchInterventions: the fisher mode needs the within-concept covariances")
     return m.positions.flatMap((pos, p) => {
       const C = m.means[p].length / m.d
-      const Q = conceptSubspace(m.means[p], C, m.d)
+      const Q = conceptSubspace(m.means[p], C, m.d, mode === "fisher" ? { within: m.within![p] } : {})
       const tgt = m.means[p].subarray(target * m.d, (target + 1) * m.d)
       const rows = sourceRows[p]
       const n = rows.length / m.d

@@ -66,9 +66,10 @@ export const PatchingSchema = Schema.Struct({
    * concept means) are set to the target mean's and the rest of the residual is kept, so the query
    * token keeps its input x and its context; "replace": the whole residual becomes the target mean (the
    * study's wording; at the query token it also erases x, so even self-patching ruins the prediction);
-   * "add" / "mean-diff": task-vector addition / shift by the difference of concept means.
+   * "fisher": as "subspace" in the discriminant subspace (the Fisher directions of the within-concept
+   * covariance); "add" / "mean-diff": task-vector addition / shift by the difference of concept means.
    */
-  mode: Schema.optionalWith(Schema.Literal("subspace", "replace", "add", "mean-diff"), { default: () => "subspace" as const }),
+  mode: Schema.optionalWith(Schema.Literal("subspace", "fisher", "replace", "add", "mean-diff"), { default: () => "subspace" as const }),
   /**
    * "query": the query token (last x), scoring only the prediction made there: works under fresh w,
    * where the y tokens carry the context. "y-tokens": every y token (predictions after the first are

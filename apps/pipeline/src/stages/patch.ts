@@ -1,6 +1,6 @@
 import { type ArtifactRef, defineStage, NoMeta, tableFromRecords } from "@conceptscope/artifacts"
 import { progress, residPost } from "@conceptscope/core"
-import { conceptMeans, patchingMatrix, type PositionedMeans } from "@conceptscope/interventions"
+import { conceptMeans, patchingMatrix, type PositionedMeans, withinConceptCovariance } from "@conceptscope/interventions"
 import type { RegressionTransformer } from "@conceptscope/model-runners"
 import type { RegressionBatch } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
@@ -22,7 +22,7 @@ import { PhaseCheckpoints } from "./shared/phases.js"
  */
 export const PatchParams = Schema.Struct({
   layers: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
-  mode: Schema.Literal("replace", "add", "mean-diff", "subspace"),
+  mode: Schema.Literal("replace", "add", "mean-diff", "subspace", "fisher"),
   positions: Schema.NonEmptyArray(Schema.Int.pipe(Schema.nonNegative())),
   scoring: Schema.Literal("query", "after-first"),
   perConcept: Schema.Int.pipe(Schema.positive()),
@@ -102,7 +102,7 @@ export const patchStage = defineStage({
             const caps = yield* capture(probe)
             // the subspace mode moves each source row from its own activation: [layer][source][position] -> [n_s, d]
             const sourceRows: Float32Array[][][] = params.layers.map(() => [])
-            if (params.mode === "subspace")
+            if (params.mode === "subspace" || params.mode === "fisher")
               for (let s = 0; s < C; s++) {
                 const sc = yield* capture(sources[s])
                 sc.forEach((t, li) => {
@@ -115,8 +115,10 @@ export const patchStage = defineStage({
               const hook = hooks[li]
               const all = caps[li].dataSync() as Float32Array // [n, P, d]
               caps[li].dispose()
-              const means = byPosition(all, probe.n, positions.length, d).map((v) => conceptMeans(v, probe.basis, C, d))
-              const m: PositionedMeans = { hook, positions, d, means }
+              const rows = byPosition(all, probe.n, positions.length, d)
+              const means = rows.map((v) => conceptMeans(v, probe.basis, C, d))
+              const within = params.mode === "fisher" ? rows.map((v, p) => withinConceptCovariance(v, probe.basis, means[p], d)) : undefined
+              const m: PositionedMeans = { hook, positions, d, means, within }
               const result = yield* stagePromise("patch", () =>
                 patchingMatrix(
                   m,
