@@ -8,8 +8,10 @@ import { fail } from "./validate.js"
  * - the step where the loss falls halfway (start to end) and the step where the concept's TD rises
  *   halfway, and their lag (TD minus loss; positive = TD rises later);
  * - the Pearson correlation between the rates of change of -loss and of TD over the checkpoint
- *   intervals (change divided by the interval's length in steps, so that uneven checkpoint spacing
- *   does not correlate the two by itself);
+ *   intervals, per unit of log training time (change divided by the interval's length in log(1 + step),
+ *   so that uneven checkpoint spacing does not correlate the two by itself, and the few steep intervals
+ *   right after initialisation, where every basis's loss falls to the generic plateau, weigh as much
+ *   log time as they span rather than dominating);
  * - for each, a null distribution from the same curves with their timing destroyed: the TD rates are
  *   permuted across intervals (for the correlation) and circularly shifted with the TD curve rebuilt
  *   from them (for the lag). p is the share of null draws at least as coupled as the observed curves,
@@ -40,8 +42,10 @@ export interface ConceptCoupling {
   readonly lagPValue: number | null
 }
 
+const logTime = (step: number) => Math.log1p(Math.max(0, step))
+
 const rates = (steps: ArrayLike<number>, values: ArrayLike<number>, sign: number): number[] =>
-  Array.from({ length: values.length - 1 }, (_, i) => (sign * (values[i + 1] - values[i])) / (steps[i + 1] - steps[i]))
+  Array.from({ length: values.length - 1 }, (_, i) => (sign * (values[i + 1] - values[i])) / (logTime(steps[i + 1]) - logTime(steps[i])))
 
 /** The coupling of one concept's loss and TD curves (same checkpoints, `steps` increasing). */
 export function conceptCoupling(steps: ArrayLike<number>, loss: ArrayLike<number>, td: ArrayLike<number>, opts: CouplingOptions = {}): ConceptCoupling {
@@ -72,7 +76,7 @@ export function conceptCoupling(steps: ArrayLike<number>, loss: ArrayLike<number
     for (let shift = 1; shift < n; shift++) {
       // the TD curve rebuilt from its rates shifted by `shift` intervals (same start, same end)
       const curve = [td[0]]
-      for (let i = 0; i < n; i++) curve.push(curve[i] + tdRate[(i + shift) % n] * (steps[i + 1] - steps[i]))
+      for (let i = 0; i < n; i++) curve.push(curve[i] + tdRate[(i + shift) % n] * (logTime(steps[i + 1]) - logTime(steps[i])))
       const half = halfwayCrossing(steps, curve)
       if (half !== null && Math.abs(half - lossHalfStep!) <= Math.abs(lagSteps)) lagHits++
     }

@@ -89,6 +89,14 @@ export const CurvesSchema = Schema.Struct({
   lassoAlpha: Schema.optionalWith(PositiveNumber, { default: () => 0.01 })
 })
 
+/** How the two-cluster stage is found in the per-basis loss (the checkpoint the study patches at). */
+export const TwoClusterSchema = Schema.Struct({
+  /** A basis counts as learned once its loss is within this factor of its lowest loss. */
+  learnedFactor: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.greaterThan(1)), { default: () => 3 }),
+  /** The unlearned bases' mean loss must be at least this multiple of the learned ones'. */
+  minLossRatio: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.greaterThan(1)), { default: () => 2 })
+})
+
 export const ComputeSchema = Schema.Struct({
   /** Sequences per forward pass in extraction, evaluation and the error curves (can move the last float bits). */
   batchSize: Schema.optionalWith(PosInt, { default: () => 256 })
@@ -123,6 +131,7 @@ export const SyntheticFields = {
   probe: ProbeSchema,
   patching: PatchingSchema,
   curves: Schema.optionalWith(CurvesSchema, { default: () => Schema.decodeSync(CurvesSchema)({}) }),
+  twoCluster: Schema.optionalWith(TwoClusterSchema, { default: () => Schema.decodeSync(TwoClusterSchema)({}) }),
   compute: Schema.optionalWith(ComputeSchema, { default: () => Schema.decodeSync(ComputeSchema)({}) }),
   criteria: Schema.optionalWith(CriteriaSchema, { default: () => Schema.decodeSync(CriteriaSchema)({}) }),
   /** Free-text statements the report shows prominently (what this preset can and cannot show). */

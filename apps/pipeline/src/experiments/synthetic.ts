@@ -45,7 +45,7 @@ const evaluate = entry({
   name: "evaluate",
   packages: ["model-runners", "finetuners", "artifacts"],
   upstream: [train, evalset],
-  params: ({ config }) => ({ nBases: config.task.nBases, batchSize: config.compute.batchSize }),
+  params: ({ config }) => ({ nBases: config.task.nBases, batchSize: config.compute.batchSize, ...config.twoCluster }),
   load: () => import("../stages/evaluate.js").then((m) => m.evaluateStage)
 })
 

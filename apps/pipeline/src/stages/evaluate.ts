@@ -16,7 +16,10 @@ import { CURVES_SPEC } from "./shared/tables.js"
  */
 export const EvaluateParams = Schema.Struct({
   nBases: Schema.Int.pipe(Schema.positive()),
-  batchSize: Schema.Int.pipe(Schema.positive())
+  batchSize: Schema.Int.pipe(Schema.positive()),
+  /** the two-cluster rule (see detectTwoCluster) */
+  learnedFactor: Schema.Number.pipe(Schema.greaterThan(1)),
+  minLossRatio: Schema.Number.pipe(Schema.greaterThan(1))
 })
 
 export const EvaluateMeta = Schema.Struct({ twoCluster: TwoCluster })
@@ -48,7 +51,7 @@ export const evaluateStage = defineStage({
       const loss = lossByStep(rows as { step: number; basis: number; k: number; nmse: number }[])
       const steps = checkpoints.map((c) => c.step)
       const perBasis = Array.from({ length: params.nBases }, (_, b) => steps.map((s) => loss.find((l) => l.step === s && l.concept === b)?.nmse ?? NaN))
-      return { rowCount: rows.length, meta: { twoCluster: detectTwoCluster(steps, perBasis) } }
+      return { rowCount: rows.length, meta: { twoCluster: detectTwoCluster(steps, perBasis, params) } }
     })
 })
 

@@ -33,19 +33,22 @@ export type TwoCluster = typeof TwoCluster.Type
 
 /**
  * Detect the two-cluster stage from per-basis loss curves (loss [C][T] at `steps`, ascending). A basis
- * counts as learned at a checkpoint once its loss is below halfway between its first value and its
- * lowest value, provided that lowest value is at most half the first (a basis that never drops is never
- * learned). Candidates are checkpoints where some but not all bases are learned and the unlearned
- * bases' mean loss is at least `minRatio` times the learned ones'. The most balanced split wins (the
- * largest min(learned, unlearned)); among those, the checkpoint in the middle of the longest run. Null
- * when no checkpoint qualifies (bases learned together, or none learned).
+ * counts as learned at a checkpoint once its loss is within `learnedFactor` times its lowest loss,
+ * provided that lowest loss is at most half its first (a basis that never drops is never learned; the
+ * factor, not a halfway point, so that the common fall to the generic plateau right after initialisation
+ * does not count as learning). Candidates are checkpoints where some but not all bases are learned and
+ * the unlearned bases' mean loss is at least `minLossRatio` times the learned ones'. The most balanced
+ * split wins (the largest min(learned, unlearned)); among those, the checkpoint in the middle of the
+ * longest run with one learned set. Null when no checkpoint qualifies (bases learned together, or none).
  */
-export function detectTwoCluster(steps: readonly number[], loss: readonly (readonly number[])[], minRatio = 2): TwoCluster {
+export function detectTwoCluster(steps: readonly number[], loss: readonly (readonly number[])[], opts: { readonly learnedFactor?: number; readonly minLossRatio?: number } = {}): TwoCluster {
+  const factor = opts.learnedFactor ?? 3
+  const minRatio = opts.minLossRatio ?? 2
   const C = loss.length
   const T = steps.length
   const half = loss.map((l) => {
     const lo = Math.min(...l)
-    return lo <= 0.5 * l[0] ? (l[0] + lo) / 2 : -Infinity
+    return lo <= 0.5 * l[0] ? factor * lo : -Infinity
   })
   const cand: { t: number; balance: number; learned: number[]; ratio: number }[] = []
   for (let t = 0; t < T; t++) {
