@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { checkpointAt, loadModel } from "./shared/checkpoints.js"
 import { readDataset, selectBasis } from "./shared/datasets.js"
-import { stagePromise, stageTry, writeTable } from "./shared/io.js"
+import { stagePromise, writeTable } from "./shared/io.js"
 import { PATCHING_SPEC } from "./shared/tables.js"
 import { PhaseCheckpoints } from "./shared/phases.js"
 
@@ -66,6 +66,72 @@ const forwardPreds = (model: RegressionTransformer, b: RegressionBatch, interven
     return preds
   })
 
+/** What `patchModel` needs of the stage's parameters. */
+export type PatchSettings = Pick<typeof PatchParams.Type, "layers" | "mode" | "positions" | "scoring" | "nConcepts">
+
+/**
+ * Patching of one model: concept means (per patched position) from the probe set, then for each layer
+ * the source x target matrix on the source sequences, scored as `scoring` says. One row per (layer,
+ * source, target); target -1 = unpatched.
+ */
+export async function patchModel(
+  model: RegressionTransformer,
+  probe: RegressionBatch & { readonly basis: Int32Array },
+  sources: readonly RegressionBatch[],
+  params: PatchSettings,
+  onCell?: () => void
+): Promise<{ layer: number; source: number; target: number; nmse: number }[]> {
+  const positions = Array.from(params.positions)
+  const firstPatched = Math.min(...positions)
+  const C = params.nConcepts
+  const d = model.config.dModel
+  // activations at every patched layer in one forward: captured [n, P, d] per hook
+  const hooks = params.layers.map((l) => residPost(l))
+  const capture = (b: RegressionBatch): Float32Array[] => {
+    const caps = tf.tidy(() => {
+      const r = model.forward(tf.tensor3d(b.xs, [b.n, b.K, b.D]), tf.tensor2d(b.ys, [b.n, b.K]), { capture: { hooks, positions } })
+      r.preds.dispose()
+      return hooks.map((h) => r.captured.get(h)!)
+    })
+    return caps.map((t) => {
+      const v = t.dataSync() as Float32Array // [n, P, d]
+      t.dispose()
+      return v
+    })
+  }
+  const probeCaps = capture(probe)
+  // the subspace modes move each source row from its own activation: [layer][source][position] -> [n_s, d]
+  const sourceRows: Float32Array[][][] = params.layers.map(() => [])
+  if (params.mode === "subspace" || params.mode === "fisher")
+    sources.forEach((src, s) => capture(src).forEach((all, li) => (sourceRows[li][s] = byPosition(all, src.n, positions.length, d))))
+  const out: { layer: number; source: number; target: number; nmse: number }[] = []
+  for (const [li, layer] of params.layers.entries()) {
+    const rows = byPosition(probeCaps[li], probe.n, positions.length, d)
+    const means = rows.map((v) => conceptMeans(v, probe.basis, C, d))
+    const within = params.mode === "fisher" ? rows.map((v, p) => withinConceptCovariance(v, probe.basis, means[p], d)) : undefined
+    const m: PositionedMeans = { hook: hooks[li], positions, d, means, within }
+    const result = await patchingMatrix(
+      m,
+      C,
+      params.mode,
+      async (s, interventions) => {
+        const preds = forwardPreds(model, sources[s], { interventions })
+        const v = preds.dataSync() as Float32Array
+        preds.dispose()
+        return v
+      },
+      (s, preds) => scoreAfter(sources[s], preds, firstPatched, params.scoring === "query"),
+      onCell,
+      (s) => sourceRows[li][s]
+    )
+    for (let s = 0; s < C; s++) {
+      out.push({ layer, source: s, target: -1, nmse: result.unpatched[s] })
+      for (let t = 0; t < C; t++) out.push({ layer, source: s, target: t, nmse: result.matrix[s][t] })
+    }
+  }
+  return out
+}
+
 export const patchStage = defineStage({
   name: "patch",
   version: "4",
@@ -77,8 +143,6 @@ export const patchStage = defineStage({
       yield* useTensorBackend
       const probe = yield* readDataset(inputs.probeset)
       const evalSet = yield* readDataset(inputs.evalset)
-      const positions = Array.from(params.positions)
-      const firstPatched = Math.min(...positions)
       const C = params.nConcepts
       const sources = Array.from({ length: C }, (_, s) => selectBasis(evalSet, s, params.perConcept))
       const records: Record<string, unknown>[] = []
@@ -88,59 +152,10 @@ export const patchStage = defineStage({
         yield* Effect.scoped(
           Effect.gen(function* () {
             const model = yield* loadModel("patch", inputs.train, ck.file)
-            const d = model.config.dModel
-            // Probe-set activations at every patched layer in one forward: captured [n, P, d] per hook.
-            const hooks = params.layers.map((l) => residPost(l))
-            const capture = (b: RegressionBatch) =>
-              stageTry("patch", () =>
-                tf.tidy(() => {
-                  const r = model.forward(tf.tensor3d(b.xs, [b.n, b.K, b.D]), tf.tensor2d(b.ys, [b.n, b.K]), { capture: { hooks, positions } })
-                  r.preds.dispose()
-                  return hooks.map((h) => r.captured.get(h)!)
-                })
-              )
-            const caps = yield* capture(probe)
-            // the subspace mode moves each source row from its own activation: [layer][source][position] -> [n_s, d]
-            const sourceRows: Float32Array[][][] = params.layers.map(() => [])
-            if (params.mode === "subspace" || params.mode === "fisher")
-              for (let s = 0; s < C; s++) {
-                const sc = yield* capture(sources[s])
-                sc.forEach((t, li) => {
-                  const all = t.dataSync() as Float32Array // [n_s, P, d]
-                  t.dispose()
-                  sourceRows[li][s] = byPosition(all, sources[s].n, positions.length, d)
-                })
-              }
-            for (const [li, layer] of params.layers.entries()) {
-              const hook = hooks[li]
-              const all = caps[li].dataSync() as Float32Array // [n, P, d]
-              caps[li].dispose()
-              const rows = byPosition(all, probe.n, positions.length, d)
-              const means = rows.map((v) => conceptMeans(v, probe.basis, C, d))
-              const within = params.mode === "fisher" ? rows.map((v, p) => withinConceptCovariance(v, probe.basis, means[p], d)) : undefined
-              const m: PositionedMeans = { hook, positions, d, means, within }
-              const result = yield* stagePromise("patch", () =>
-                patchingMatrix(
-                  m,
-                  C,
-                  params.mode,
-                  async (s, interventions) => {
-                    const preds = forwardPreds(model, sources[s], { interventions })
-                    const out = preds.dataSync() as Float32Array
-                    preds.dispose()
-                    return out
-                  },
-                  (s, preds) => scoreAfter(sources[s], preds, firstPatched, params.scoring === "query"),
-                  () => bar.tick(),
-                  (s) => sourceRows[li][s]
-                )
-              )
-              for (let s = 0; s < C; s++) {
-                records.push({ step: ck.step, phase: target.phase, layer, source: s, target: -1, nmse: result.unpatched[s] })
-                for (let t = 0; t < C; t++)
-                  records.push({ step: ck.step, phase: target.phase, layer, source: s, target: t, nmse: result.matrix[s][t] })
-              }
-            }
+            const rows = yield* stagePromise("patch", () =>
+              patchModel(model, probe, sources, params, () => bar.tick())
+            )
+            for (const r of rows) records.push({ step: ck.step, phase: target.phase, ...r })
           })
         )
       }
