@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { makeReportInput } from "../../../packages/reporters/test/fixture.js"
+import type { Summary } from "@conceptscope/reporters"
 import { basisCoupling, detectTwoCluster, findings, groupPairwise, lossByStep, patchingNumbers, phaseCheckpoints } from "../src/index.js"
 import { splitByConcept } from "../src/stages/probe.js"
 
@@ -76,7 +76,20 @@ describe("report data", () => {
   })
 
   it("states findings from the numbers, never more", () => {
-    const s = makeReportInput().summary
+    const perBasis = [0.001, 0.002, 0.001, 0.2].map((pValue, basis) => ({ basis, lossHalfStep: 1000, tdHalfStep: 1100, lagSteps: 100, rateCorrelation: 0.9, pValue, lagPValue: 0.1 }))
+    const pn = (phase: string) => ({ phase, step: 10, baseline: 0.1, self: 0.11, offDiagonal: 0.5, offDiagonalOverBaseline: 5, selfOverBaseline: 1.1, offDiagonalOverSelf: 4.5 })
+    const s: Summary = {
+      config: "x",
+      backend: "wasm",
+      concepts: ["B1", "B2", "B3", "B4"],
+      finalNmsePerConcept: [0.05, 0.4, 0.02, 0.03],
+      td: { position: 10, layer: 2, layerChosenOn: "selection split", first: 0.25, final: 0.9, peakLayerAllSequences: 3, queryToken: { position: 10, layer: 2, layerChosenOn: "selection split", first: 0.25, final: 0.9 }, groups: null },
+      coupling: { permutations: 999, perBasis },
+      twoCluster: { step: 5, learned: [0], lossRatio: 4 },
+      patching: { positions: "query", layer: 2, layerChosenOn: "report layer", checkpoints: [pn("two-cluster"), pn("final")], queryToken: { offDiagonalOverBaseline: 5, selfOverBaseline: 1.1 }, byLayer: [] },
+      nmse: { k: 5, step: 10, model: 0.02, leastSquares: 0.3, bayesOracle: 0.01, bayesOptimal: 0.005 },
+      artifactKeys: {}
+    }
     const criteria = { maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2, maxCouplingPValue: 0.05 }
     const notes = findings(criteria, { ...s, finalNmsePerConcept: [0.05, 0.4, 0.02, 0.03] }, ["B1", "B2", "B3", "B4"])
     expect(notes[0]).toMatch(/Learned .*B1, B3, B4; not learned: B2 0\.40/)

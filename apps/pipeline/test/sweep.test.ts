@@ -3,7 +3,8 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { InProcessExecutor, loadConfig, sweep, TensorBackendLive } from "../src/index.js"
+import { TD_FINAL } from "@conceptscope/reporters"
+import { cellTask, InProcessExecutor, loadConfig, sweep, TensorBackendLive } from "../src/index.js"
 import { storeListing, tinyConfig, tmp, writeConfig } from "./helpers.js"
 
 const runSweep = async (file: string, store: string, out: string, sets: string[] = []) => {
@@ -33,6 +34,12 @@ describe("sweep end to end (tiny config)", () => {
     expect(summary.finalNmsePerConcept).toHaveLength(2)
     expect(summary.backend).toBe("wasm")
     expect(Object.keys(summary.artifactKeys).sort()).toEqual(STAGES.filter((s) => s !== "report"))
+    // the headline keys every run carries
+    for (const key of ["td.queryToken.first", "td.queryToken.final", "td.layer", "td.layerChosenOn", "patching.queryToken.offDiagonalOverBaseline", "patching.queryToken.selfOverBaseline", "patching.checkpoints", "nmse.model", "nmse.leastSquares", "nmse.bayesOptimal"])
+      expect(key.split(".").reduce((o, k) => (o as Record<string, unknown>)[k], summary as unknown), key).toBeDefined()
+    expect(summary.td.layerChosenOn).toBe("selection split")
+    expect(summary.coupling.perBasis).toHaveLength(2)
+    for (const b of summary.coupling.perBasis) expect(Object.keys(b)).toEqual(expect.arrayContaining(["lossHalfStep", "tdHalfStep", "lagSteps", "pValue"]))
     // Checkpoints: step 0 and the last step are always kept.
     const ck = JSON.parse(fs.readFileSync(path.join(cell.results.train!.ref.dir, "checkpoints.json"), "utf8")) as { step: number }[]
     expect(ck[0].step).toBe(0)
@@ -48,8 +55,8 @@ describe("sweep end to end (tiny config)", () => {
     expect(res.summary).toBe(path.join(out, "tiny", "seeds.md"))
     const agg = JSON.parse(fs.readFileSync(path.join(out, "tiny", "seeds.json"), "utf8"))
     expect(agg.seeds).toEqual([3, 4])
-    const td = agg.metrics.find((m: { name: string }) => m.name === "TD final checkpoint")
-    const perSeed = [3, 4].map((s) => JSON.parse(fs.readFileSync(path.join(out, "tiny", `seed-${s}`, "summary.json"), "utf8")).tdFinal)
+    const td = agg.metrics.find((m: { name: string }) => m.name === TD_FINAL)
+    const perSeed = [3, 4].map((s) => JSON.parse(fs.readFileSync(path.join(out, "tiny", `seed-${s}`, "summary.json"), "utf8")).td.queryToken.final)
     expect(td.values).toEqual(perSeed)
     expect(td.median).toBeCloseTo((perSeed[0] + perSeed[1]) / 2, 12)
     expect(agg.perSeed).toHaveLength(2)
@@ -73,5 +80,36 @@ describe("sweep end to end (tiny config)", () => {
     }
     expect(mean(0)).toBeGreaterThan(0.5)
     expect(mean(30)).toBeLessThan(mean(0))
+  })
+
+  it("a weight-pool grid: reports per grid point, seeds tables per point, the diversity table and figure", async () => {
+    const grid = writeConfig(dir, tinyConfig({ name: "grid", seeds: [3], grid: { weightPools: [{ kind: "pool", size: 1 }, { kind: "fresh" }] } }), "grid.json")
+    const res = await runSweep(grid, store, out)
+    expect(res.cells.map((c) => c.label)).toEqual(["M1", "fresh"])
+    for (const f of ["M1/seed-3/summary.json", "fresh/seed-3/report.html", "M1/seeds.md", "fresh/seeds.json", "diversity.md", "diversity.json", "diversity.svg", "diversity.png"])
+      expect(fs.existsSync(path.join(out, "grid", f)), f).toBe(true)
+    const points = JSON.parse(fs.readFileSync(path.join(out, "grid", "diversity.json"), "utf8")) as { pool: string }[]
+    expect(points.map((p) => p.pool)).toEqual(["M1", "fresh"])
+  })
+
+  it("a pool without a seed is drawn from the cell's seed, so seeds redraw the functions; a fixed seed stays", () => {
+    const task = { ...tinyConfig().task, weightPool: { kind: "pool" as const, size: 1 } } as Parameters<typeof cellTask>[0]
+    expect(cellTask(task, 3).weightPool).toMatchObject({ seed: 3007 })
+    expect(cellTask(task, 4).weightPool).toMatchObject({ seed: 4007 })
+    const fixed = { ...task, weightPool: { kind: "pool" as const, size: 1, seed: 5 } }
+    expect(cellTask(fixed, 4).weightPool).toMatchObject({ seed: 5 })
+  })
+
+  it("a mixture of regression families runs end to end, concepts named by family, without basis references", async () => {
+    const fam = writeConfig(
+      dir,
+      tinyConfig({ name: "families", task: { ...tinyConfig().task, nBases: 2, families: ["linear", "quadratic"] } }),
+      "families.json"
+    )
+    await runSweep(fam, store, out)
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "families", "seed-3", "summary.json"), "utf8"))
+    expect(summary.concepts).toEqual(["linear", "quadratic"])
+    expect(summary.nmse.bayesOptimal).toBe("NaN")
+    expect(Number.isFinite(summary.nmse.leastSquares)).toBe(true)
   })
 })

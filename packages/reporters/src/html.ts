@@ -2,9 +2,7 @@
  * report.html: one self-contained page (inline CSS, inline SVG figures, no scripts, no external
  * URLs) that opens from a file system or a CI artifact store.
  */
-import { fmtNum } from "./figures/common.js"
 import type { ReportInput } from "./input.js"
-import { conceptName } from "./input.js"
 import { type RenderedFigure, escapeHtml as esc } from "./rendered.js"
 import { namespaceSvgIds } from "./render.js"
 import { headlineRows, PER_CONCEPT_HEADER, perConceptRows } from "./tables.js"
