@@ -47,6 +47,6 @@ export const patchingSpec = (input: ReportInput): VlSpec | null => {
   )
   return topLevel(
     { hconcat: panels, spacing: 30, resolve: { scale: { color: "shared" } } },
-    "Activation patching: loss after replacing the residual with another concept's mean"
+    "Activation patching: loss after moving the residual to a concept's mean"
   )
 }
