@@ -37,7 +37,7 @@ describe("configs", () => {
     const file = writeConfig(tmp("cs-cfg-"), tinyConfig())
     const cases: [string[], RegExp][] = [
       [["probe.reportLayer=2"], /tiny\.json: probe\.reportLayer: 2 is not a layer of a 2-layer model/],
-      [["patching.layer=1"], /tiny\.json: patching\.layer: 1 is the last layer: no later layer reads its y-token outputs/],
+      [["patching.layer=1", "patching.positions=\"y-tokens\""], /tiny\.json: patching\.layer: 1 is the last layer: no later layer reads its y-token outputs/],
       [["patching.layer=5"], /patching\.layer: 5 is not a layer/],
       [["probe.k=1000"], /probe\.k: 1000 neighbours need more than the 23 other points/],
       [["probe.reportPosition=3", "probe.positions=[\"last-y\"]"], /probe\.reportPosition: token 3 is not among probe\.positions/],
@@ -45,7 +45,13 @@ describe("configs", () => {
       [["patching.positions=[-9]"], /patching\.positions\.0: -9 is outside/],
       [["eval.sequences=41"], /eval\.sequences: 41 is not a multiple of task\.nBases \(2\)/],
       [["patching.perConcept=21"], /patching\.perConcept: 21 exceeds the 20 held-out sequences of each basis/],
-      [["model.dModel=15"], /model\.dModel: 15 is not divisible by model\.nHeads \(2\)/]
+      [["model.dModel=15"], /model\.dModel: 15 is not divisible by model\.nHeads \(2\)/],
+      [["probe.reportLayer=1"], /probe\.reportLayer: 1 is the last layer: nothing reads its output at a y token/],
+      [["probe.positions=[\"last-y\"]"], /probe\.positions: the query token \(last-x, token 6\) must be among them/],
+      [["probe.selectionFraction=0.1"], /probe\.selectionFraction: a split of 1 sequences per concept is too small for probe\.k = 5/],
+      [["task.families=[\"linear\",\"quadratic\"]", "task.layout=overlapping"], /task\.layout: regression families have no basis layout/],
+      [["task.families=[\"linear\"]"], /task\.families: 1 families but nBases = 2/],
+      [["task.families=[\"linear\",\"quadratic\"]", "train.curriculum={\"startDims\":2,\"addDims\":1,\"everySteps\":10}"], /train\.curriculum: a curriculum over dimensions needs a linear task/]
     ]
     for (const [sets, re] of cases) expect(await fail(file, sets), sets.join(" ")).toMatch(re)
     // a y-token patch of the last layer is fine when other positions are patched
@@ -59,7 +65,10 @@ describe("configs", () => {
     expect(config.compute).toEqual({ batchSize: 256 })
     expect(config.eval.seedOffset).toBe(1)
     expect(config.probe.seedOffset).toBe(2)
-    expect(config.criteria).toEqual({ maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2 })
+    expect(config.criteria).toEqual({ maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2, maxCouplingPValue: 0.05, couplingPermutations: 999 })
+    expect(config.twoCluster).toEqual({ learnedFactor: 3, minLossRatio: 2 })
+    expect(config.probe.selectionFraction).toBe(0.5)
+    expect(config.patching).toMatchObject({ layer: "report", mode: "subspace", positions: "query" })
     const c2 = await load(writeConfig(tmp("cs-cfg-"), tinyConfig(), "c2.json"), ["train.lrSchedule={\"decay\":\"cosine\"}"])
     expect(c2.train.lrSchedule).toEqual({ decay: "cosine", warmupSteps: 0, finalFactor: 0.1 })
   })

@@ -224,12 +224,13 @@ export function syntheticConfigIssues(c: Fields): Issue[] {
     issues.push({ path: ["probe", "reportLayer"], message: `${c.probe.reportLayer} is not a layer of a ${L}-layer model (0..${L - 1})` })
   else if (c.probe.reportLayer === L - 1 && L > 1 && report !== null && report % 2 === 1)
     issues.push({ path: ["probe", "reportLayer"], message: `${c.probe.reportLayer} is the last layer: nothing reads its output at a y token` })
-  const perSplit = Math.min(Math.floor(c.probe.perConcept * c.probe.selectionFraction), c.probe.perConcept - Math.floor(c.probe.perConcept * c.probe.selectionFraction))
-  if (c.probe.k > 2 * perSplit - 1)
-    issues.push({ path: ["probe", "selectionFraction"], message: `a split of ${perSplit} sequences per concept is too small for probe.k = ${c.probe.k} neighbours (2 x split - 1 other points of a concept pair)` })
   // leave-one-out kNN needs k other points; pairwise TD (two concepts at a time) has 2 x perConcept - 1
   if (c.probe.k > 2 * c.probe.perConcept - 1)
     issues.push({ path: ["probe", "k"], message: `${c.probe.k} neighbours need more than the ${2 * c.probe.perConcept - 1} other points of a concept pair (2 x probe.perConcept - 1)` })
+  const selected = Math.floor(c.probe.perConcept * c.probe.selectionFraction)
+  const perSplit = Math.min(selected, c.probe.perConcept - selected)
+  if (c.probe.k <= 2 * c.probe.perConcept - 1 && c.probe.k > 2 * perSplit - 1)
+    issues.push({ path: ["probe", "selectionFraction"], message: `a split of ${perSplit} sequences per concept is too small for probe.k = ${c.probe.k} neighbours (2 x split - 1 other points of a concept pair)` })
   const layer = c.patching.layer
   if (layer !== "report" && layer >= L)
     issues.push({ path: ["patching", "layer"], message: `${layer} is not a layer of a ${L}-layer model (0..${L - 1})` })
