@@ -97,6 +97,6 @@ describe("Nx targets inferred from the table", () => {
     expect(quick.targets.report.inputs).toContain("{workspaceRoot}/apps/pipeline/src/stages/train.ts")
     expect(quick.targets.train.inputs).not.toContain("{workspaceRoot}/apps/pipeline/src/stages/report.ts")
     expect(quick.targets.train.inputs).not.toContain("{workspaceRoot}/packages/reporters/src/**/*")
-    expect(quick.targets.embed.dependsOn).toEqual(["build", "evaluate", "extract", "probe", "train"])
+    expect(quick.targets.embed.dependsOn).toEqual(["build", "extract", "probe", "train", "evaluate"])
   })
 })
