@@ -24,9 +24,9 @@ const WIDTH = 360
 export const diversitySpec = (points: readonly DiversityPoint[], title: string): VlSpec | null => {
   if (points.length === 0) return null
   const order = [...new Set(points.map((p) => p.pool))]
-  const x = { field: "pool", type: "ordinal", sort: order, title: "weight vectors per concept (M)" }
+  const x = { field: "pool", type: "ordinal", sort: order, title: "weight vectors per concept (M; fresh = a new w per sequence)", axis: { labelAngle: 0 } }
   const panel = (rows: { pool: string; seed: number; series: string; value: number }[], yTitle: string, log: boolean, rule: number | null): VlSpec => {
-    const y = { field: "value", type: "quantitative", title: yTitle, scale: log ? { type: "log" } : { zero: true } }
+    const y = { field: "value", type: "quantitative", title: yTitle, scale: log ? { type: "log" } : { domain: [0, 1] } }
     const color = { field: "series", type: "nominal", title: null }
     const layers: VlSpec[] = [
       { mark: { type: "point", filled: true, size: 28, opacity: 0.6 }, encoding: { x, y, color } },
