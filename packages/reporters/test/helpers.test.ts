@@ -2,13 +2,14 @@ import { existsSync } from "node:fs"
 import { Resvg } from "@resvg/resvg-js"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { DEFAULT_FONT_FILES, FIGURES, FigureRenderError, errorVsKSpec, loadFigureFonts, patchingSpec, specToSvg, tdHeatmapSpec } from "../src/index.js"
+import { DEFAULT_FONT_FILES, diversitySpec, FIGURES, FigureRenderError, errorVsKSpec, loadFigureFonts, patchingSpec, specToSvg, tdHeatmapSpec } from "../src/index.js"
 import { loadFontMetrics } from "../src/font-metrics.js"
 import { compactSvgNumbers, namespaceSvgIds } from "../src/render.js"
 import { cellTextColor, chooseScaleType, fmtNum, scalePosition } from "../src/figures/common.js"
 import { evenlySpaced, pairwiseTdSelection } from "../src/figures/pairwise-td.js"
 import { patchingCells } from "../src/figures/patching.js"
 import { makeReportInput } from "./fixture.js"
+import { svgTexts } from "./svg-check.js"
 
 describe("scale and format helpers", () => {
   it("chooses log only for positive data spanning more than the ratio", () => {
@@ -64,6 +65,17 @@ describe("spec builders", () => {
       expect(r.warnings, f.name).toEqual([])
       expect(r.svg.length).toBeGreaterThan(1000)
     }
+  })
+  it("the diversity figure renders every pool and series without warnings", async () => {
+    const pools = ["M1", "M4", "fresh"]
+    const points = pools.flatMap((pool, i) =>
+      [1, 2].map((seed) => ({ pool, seed, tdQueryFinal: 0.9 - 0.3 * i, tdChance: 0.25, patchOffOverBaseline: 3 - i, patchSelfOverBaseline: 1.2, nmseOverLeastSquares: 0.1 * (i + 1), nmseOverBayesOptimal: 5 * (i + 1) }))
+    )
+    const r = await Effect.runPromise(specToSvg("diversity", diversitySpec(points, "test")!, loadFigureFonts()))
+    expect(r.warnings).toEqual([])
+    const texts = svgTexts(r.svg)
+    for (const t of [...pools, "another concept's mean", "own concept's mean", "model / least squares", "model / Bayes-optimal"]) expect(texts).toContain(t)
+    expect(diversitySpec([], "empty")).toBeNull()
   })
   it("the warning collector does see vega-lite warnings", async () => {
     const spec = { data: { values: [{ a: "x", b: 1 }] }, mark: "line", encoding: { x: { field: "b", type: "quantitative" }, strokeWidth: { field: "a", type: "nominal" } } }
