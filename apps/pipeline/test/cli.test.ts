@@ -32,7 +32,8 @@ describe("CLI", () => {
       ["probe.reportLayer=4", /^error: configs\/quick\.json: probe\.reportLayer: 4 is not a layer of a 4-layer model/],
       ["patching.layer=3", /^error: configs\/quick\.json: patching\.layer: 3 is the last layer/]
     ] as const) {
-      const r = cli(["validate", "--config", "quick", "--set", set], {}, path.join(ROOT, "apps/pipeline"))
+      // the last-layer rule concerns y-token patching (at the query token the last layer feeds the read-out)
+      const r = cli(["validate", "--config", "quick", "--set", set, "--set", 'patching.positions="y-tokens"'], {}, path.join(ROOT, "apps/pipeline"))
       expect(r.status, set).toBe(1)
       expect(r.stderr.trim().split("\n")).toHaveLength(1)
       expect(r.stderr, set).toMatch(re)

@@ -102,7 +102,7 @@ const CASES: Case[] = [
   ["report position not probed", () => sweep(good, "--set", "probe.positions=[\"last-x\"]"), /^error: .*good\.json: probe\.reportPosition: token 7 is not among probe\.positions/],
   ["report layer outside the model", () => sweep(good, "--set", "probe.reportLayer=2"), /^error: .*good\.json: probe\.reportLayer: 2 is not a layer of a 2-layer model \(0\.\.1\)$/],
   ["patching layer outside the model", () => sweep(good, "--set", "patching.layer=5"), /^error: .*good\.json: patching\.layer: 5 is not a layer of a 2-layer model/],
-  ["last-layer y-token patch", () => sweep(good, "--set", "patching.layer=1"), /^error: .*good\.json: patching\.layer: 1 is the last layer: no later layer reads its y-token outputs/],
+  ["last-layer y-token patch", () => sweep(good, "--set", "patching.layer=1", "--set", 'patching.positions="y-tokens"'), /^error: .*good\.json: patching\.layer: 1 is the last layer: no later layer reads its y-token outputs/],
   ["unknown patching mode", () => sweep(good, "--set", "patching.mode=swap"), /^error: .*good\.json: patching\.mode: /],
   ["patch position outside", () => sweep(good, "--set", "patching.positions=[-9]"), /^error: .*good\.json: patching\.positions\.0: -9 is outside the 8 tokens/],
   ["more patch sources than held-out", () => sweep(good, "--set", "patching.perConcept=21"), /^error: .*good\.json: patching\.perConcept: 21 exceeds the 20 held-out sequences of each basis/],

@@ -135,7 +135,7 @@ describe("crash safety (kill -9) and concurrent runs", () => {
       expect(resumed.code, `kill after ${at} ms (${killed.signal ?? killed.code}): ${resumed.stderr}`).toBe(0)
       expectSameStore(store, straight, `random kill after ${at} ms`)
     }
-  })
+  }, 600_000)
 
   it("two sweeps of one config on one store at once: both succeed, each stage is computed once", async () => {
     const store = path.join(dir, "two", "store")
