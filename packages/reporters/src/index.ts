@@ -38,6 +38,7 @@ export {
   type SeedCheck,
   type SeedMetric,
   aggregateSeeds,
+  median,
   PATCH_OFF_BASELINE,
   TD_FINAL,
   TD_FIRST,

@@ -61,7 +61,7 @@ export const summarizeSeeds = (config: SyntheticConfig, reports: Reports, dir: s
     const fonts = r.loadFigureFonts()
     const svg = yield* r.specToSvg("diversity", spec, fonts)
     const png = yield* r.svgToPng("diversity", svg.svg, { fonts })
-    const md = diversityMarkdown(config.name, points)
+    const md = diversityMarkdown(r.median, config.name, points)
     yield* Effect.try({
       try: () => {
         writeAtomic(path.join(dir, "diversity.json"), JSON.stringify(points, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 1) + "\n")
@@ -75,13 +75,9 @@ export const summarizeSeeds = (config: SyntheticConfig, reports: Reports, dir: s
   })
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : "n/a")
-const median = (xs: number[]) => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b)
-  return v.length === 0 ? NaN : v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
-}
 
 /** diversity.md: per grid point, the median over seeds (and every seed's value) of each plotted quantity. */
-function diversityMarkdown(name: string, points: readonly { pool: string; seed: number; tdQueryFinal: number; patchOffOverBaseline: number; patchSelfOverBaseline: number; nmseOverLeastSquares: number; nmseOverBayesOptimal: number }[]): string {
+function diversityMarkdown(median: (xs: readonly number[]) => number, name: string, points: readonly { pool: string; seed: number; tdQueryFinal: number; patchOffOverBaseline: number; patchSelfOverBaseline: number; nmseOverLeastSquares: number; nmseOverBayesOptimal: number }[]): string {
   const cols = [
     ["query TD final (held-out)", (p: (typeof points)[number]) => p.tdQueryFinal],
     ["patch off-diag / baseline", (p: (typeof points)[number]) => p.patchOffOverBaseline],
