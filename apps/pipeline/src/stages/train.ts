@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { useTensorBackend } from "../backend.js"
-import { activeDims, truncateDims } from "./shared/curriculum.js"
+import { activeDims, coordinateOrder, truncateDims } from "./shared/curriculum.js"
 import { ModelSchema, TrainMeta, TrainSchema } from "./shared/train-params.js"
 import { stagePromise, stageTry } from "./shared/io.js"
 
@@ -58,6 +58,7 @@ export const trainStage = defineStage({
     Effect.gen(function* () {
       const backend = yield* useTensorBackend
       const { task, model, train, seed } = params
+      const order = train.curriculum ? coordinateOrder(task, train.curriculum.order) : undefined
       const result = yield* stagePromise("train", () =>
         trainRegression({
           model: { ...model, xDim: task.dim, maxExamples: task.nExamples, seed },
@@ -71,7 +72,8 @@ export const trainStage = defineStage({
           runDir: workDir,
           label: "train",
           sampleBatch: (B, step) => {
-            const b = truncateDims(sampleSequences(task, { n: B, seed: batchSeed(seed, step) }), activeDims(train.curriculum, task.dim, step))
+            const d = activeDims(train.curriculum, task.dim, step)
+            const b = truncateDims(sampleSequences(task, { n: B, seed: batchSeed(seed, step) }), d, order)
             return { xs: b.xs, ys: b.ys }
           }
         })

@@ -32,7 +32,13 @@ export const LrScheduleSchema = Schema.Struct({
 export const CurriculumSchema = Schema.Struct({
   startDims: PosInt,
   addDims: PosInt,
-  everySteps: PosInt
+  everySteps: PosInt,
+  /**
+   * Which coordinates come first. "index": coordinates 0, 1, 2, ... (Garg et al.); under disjoint bases
+   * this activates whole bases one after another (a basis curriculum). "basis-rank": every basis's first
+   * coordinate, then every basis's second, ... so all bases are present from step 0 at a lower rank.
+   */
+  order: Schema.optionalWith(Schema.Literal("index", "basis-rank"), { default: () => "index" as const })
 })
 
 export const TrainSchema = Schema.Struct({
