@@ -34,3 +34,14 @@ export class SolverError extends Data.TaggedError("SolverError")<{
     return `solver ${this.solver}: ${this.reason}`
   }
 }
+
+/** A corpus file could not be read: `file`, the 1-based `line` (0 when the file as a whole is wrong) and why. */
+export class CorpusParseError extends Data.TaggedError("CorpusParseError")<{
+  readonly file: string
+  readonly line: number
+  readonly reason: string
+}> {
+  override get message() {
+    return this.line > 0 ? `${this.file}:${this.line}: ${this.reason}` : `${this.file}: ${this.reason}`
+  }
+}

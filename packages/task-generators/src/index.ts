@@ -48,3 +48,5 @@ export {
 } from "./curves.js"
 export { bayesOptimal, bayesOracle } from "./bayes.js"
 export { drawFamilyWeight, familyValue } from "./families.js"
+export { CorpusParseError } from "./errors.js"
+export * from "./concepts/index.js"
