@@ -23,7 +23,7 @@ describe("configs", () => {
     expect(await fail(bad({ model: { nLayers: 2, dModel: 16, nHeads: "two" } }))).toMatch(/model\.nHeads: .*number/)
     expect(await fail(bad({ seeds: [] }))).toMatch(/seeds/)
     expect(await fail(bad({ bogus: 1 }))).toMatch(/bogus/)
-    expect(await fail(bad({ experiment: "llm-someday" }))).toMatch(/bad-experiment\.json: experiment: "llm-someday" is not an experiment \(synthetic\)/)
+    expect(await fail(bad({ experiment: "llm-someday" }))).toMatch(/bad-experiment\.json: experiment: "llm-someday" is not an experiment \(synthetic, llm\)/)
     expect(await fail(bad({ name: ".." }))).toMatch(/bad-name\.json: name: /)
     const rankTooBig = { ...tinyConfig().task, rank: 3 }
     expect(await fail(bad({ task: rankTooBig }))).toMatch(/bad-task\.json: task/)

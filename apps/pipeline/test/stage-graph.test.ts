@@ -28,7 +28,10 @@ describe("the stage tables", () => {
       return "@tensorflow/tfjs" in deps
     }
     // stages that import a tfjs-using package but compute no tensors
-    const noTensors: Record<string, string> = { report: "uses only the statistics of @conceptscope/probes (Spearman, halfway steps)" }
+    const noTensors: Record<string, string> = {
+      report: "uses only the statistics of @conceptscope/probes (Spearman, halfway steps)",
+      "lm-model": "reads config.json through HfCheckpoint and hashes files"
+    }
     for (const [, experiment] of Object.entries(EXPERIMENTS))
       for (const e of experiment.entries as readonly AnyEntry<unknown>[]) {
         if (e.name in noTensors) continue

@@ -21,6 +21,7 @@ export {
   type StageResult
 } from "./stage.js"
 export { readJson, writeJson } from "./json-artifact.js"
+export { hashFile } from "./integrity.js"
 export {
   ParquetError,
   ParquetStreamWriter,

@@ -120,6 +120,9 @@ describe("prompts", () => {
     const told = buildPromptSet(fam, { shots: [4], perLabel: 2, seed: 9, template: DEFAULT_TEMPLATE, instructions })
     expect(told.every((p) => p.instructed && p.prompt.startsWith(`Apply ${p.label}.\n\n`))).toBe(true)
     expect(() => buildPromptSet(fam, { shots: [4], perLabel: 2, seed: 9, template: DEFAULT_TEMPLATE, instructions: { AND: "x" } })).toThrow(/instructions\.NAND/)
+    // with the same draw, the prompting condition is plain ICL's prompt plus the instruction
+    const same = buildPromptSet(fam, { shots: [4], perLabel: 5, seed: 9, template: DEFAULT_TEMPLATE, instructions, drawShots: 10 })
+    for (const p of same) expect(p.prompt).toBe(`Apply ${p.label}.\n\n` + set.find((q) => q.label === p.label && q.item === p.item && q.shots === 4)!.prompt)
   })
 
   it("puts the pre-answer position on the last prompt token under the real Llama-3.1 tokenizer", () => {

@@ -53,6 +53,7 @@ export function bitwiseFamily(opts: BitwiseOptions): ConceptFamily {
   return {
     name: "bitwise",
     labels,
+    testSize: nTest,
     examples(label, split, n, rng) {
       const pool = splits[split]
       if (n > pool.length) throw new InvalidTaskParams({ field: "shots", reason: `${n} examples exceed the ${pool.length} ${split} pairs`, value: n })

@@ -1,12 +1,17 @@
 import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
+import { createRequire } from "node:module"
+import * as path from "node:path"
 import { CorpusParseError } from "../errors.js"
 import { parseConllu } from "./conllu.js"
 import { parsePtb } from "./ptb.js"
 import type { TaggedSentence } from "./tagged-sentence.js"
 
 /** The shipped default corpus: UD English EWT dev (CC BY-SA 4.0; see the LICENSE.txt beside it). */
-export const DEFAULT_CORPUS = fileURLToPath(new URL("../../data/ud-english-ewt/en_ewt-ud-dev.conllu", import.meta.url))
+export const DEFAULT_CORPUS = path.join(
+  // through the package's own package.json, so the path holds when this module is bundled into an app
+  path.dirname(createRequire(import.meta.url).resolve("@conceptscope/task-generators/package.json")),
+  "data/ud-english-ewt/en_ewt-ud-dev.conllu"
+)
 
 export type CorpusFormat = "conllu" | "ptb"
 

@@ -20,6 +20,8 @@ export interface ConceptFamily {
   readonly name: string
   /** The concepts, then NULL_CONCEPT. */
   readonly labels: readonly string[]
+  /** Inputs in the test split (distinct queries available). */
+  readonly testSize: number
   /** `n` distinct examples of `label` from `split`. */
   examples(label: string, split: Split, n: number, rng: Rng): ConceptExample[]
 }

@@ -57,6 +57,7 @@ export function posFamily(sentences: readonly TaggedSentence[], opts: PosOptions
   return {
     name: "pos",
     labels,
+    testSize: nTest,
     examples(label, split, n, rng) {
       const pool = splits[split]
       if (n > pool.length) throw new InvalidTaskParams({ field: "shots", reason: `${n} examples exceed the ${pool.length} ${split} sentences`, value: n })

@@ -55,6 +55,12 @@ export interface PromptSetOptions {
   readonly template: PromptTemplate
   /** Instruction per label (the prompting condition); a prompt set without it is plain ICL. */
   readonly instructions?: Readonly<Record<string, string>>
+  /**
+   * Demonstrations drawn per item (default max(shots)). A prompt set built with the same seed and
+   * `drawShots` shows the same demonstrations at each shot count, so the prompting condition can reuse
+   * plain ICL's prompts exactly and add only the instruction.
+   */
+  readonly drawShots?: number
 }
 
 /**
@@ -68,7 +74,9 @@ export function buildPromptSet(family: ConceptFamily, opts: PromptSetOptions): C
   if (shots.length === 0 || shots.some((s) => !Number.isInteger(s) || s < 0))
     throw new InvalidTaskParams({ field: "shots", reason: "must be a non-empty list of integers >= 0", value: shots })
   if (!Number.isInteger(perLabel) || perLabel < 1) throw new InvalidTaskParams({ field: "perLabel", reason: "must be an integer >= 1", value: perLabel })
-  const maxShots = Math.max(...shots)
+  const maxShots = opts.drawShots ?? Math.max(...shots)
+  if (!Number.isInteger(maxShots) || maxShots < Math.max(...shots))
+    throw new InvalidTaskParams({ field: "drawShots", reason: `must be an integer >= the largest shot count (${Math.max(...shots)})`, value: maxShots })
   const root = new Rng(seed).fork(`prompts:${family.name}`)
   const out: ConceptPrompt[] = []
   family.labels.forEach((label, labelIndex) => {

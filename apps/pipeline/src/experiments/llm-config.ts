@@ -1,0 +1,109 @@
+import { BITWISE_CONCEPTS, DEFAULT_TEMPLATE, NULL_CONCEPT, POS_CONCEPTS, PTB_MAPPING, PosMappingSchema, PromptTemplateSchema } from "@conceptscope/task-generators"
+import { Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+/**
+ * The config of the LLM experiment (the study's Part 2): concept task families rendered as ICL prompts
+ * for a causal LM from a local Hugging Face directory; accuracy, the residual stream at the token before
+ * the answer, and TD per layer and shot count. Every number that changes a result is a field here.
+ */
+
+const PosInt = Schema.Int.pipe(Schema.positive())
+const NonNegInt = Schema.Int.pipe(Schema.nonNegative())
+const Fraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
+
+export const FAMILIES = ["pos", "bitwise"] as const
+export type FamilyName = (typeof FAMILIES)[number]
+
+export const LlmModelSchema = Schema.Struct({
+  /** A local Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer.json): absolute or relative to the working directory. */
+  dir: Schema.String.pipe(Schema.minLength(1)),
+  /** "auto": in memory when the float32 weights fit (at most 3 GB), else streamed layer by layer. */
+  mode: Schema.optionalWith(Schema.Literal("auto", "memory", "streamed"), { default: () => "auto" as const })
+})
+
+export const PosSourceSchema = Schema.Struct({
+  /** A CoNLL-U (.conllu) or Penn Treebank (.pos word/TAG, .mrg trees) file; default: the shipped UD English EWT dev split. */
+  corpus: Schema.optional(Schema.String),
+  mapping: Schema.optionalWith(PosMappingSchema, { default: () => PTB_MAPPING }),
+  /** Fraction of the kept sentences held out as queries (the study: 80/20). */
+  testFraction: Schema.optionalWith(Fraction, { default: () => 0.2 })
+})
+
+export const BitwiseSourceSchema = Schema.Struct({
+  width: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 12)), { default: () => 5 }),
+  testFraction: Schema.optionalWith(Fraction, { default: () => 0.2 })
+})
+
+const Instructions = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/** The prompting condition's instruction per label (the concept named in the prompt). */
+export const DEFAULT_INSTRUCTIONS: Record<FamilyName, Record<string, string>> = {
+  pos: {
+    ...Object.fromEntries(POS_CONCEPTS.map((c) => [c, `Find the first ${c === "Preposition" ? "preposition" : c.toLowerCase()} in the sentence.`])),
+    [NULL_CONCEPT]: "Answer with a random word of the sentence."
+  },
+  bitwise: {
+    ...Object.fromEntries(BITWISE_CONCEPTS.map((c) => [c, `Compute the bitwise ${c} of the two numbers.`])),
+    [NULL_CONCEPT]: "Answer with random bits."
+  }
+}
+
+export const LlmTdSchema = Schema.Struct({
+  /** Neighbours of the leave-one-out kNN (the study: 10). */
+  k: Schema.optionalWith(PosInt, { default: () => 10 }),
+  metric: Schema.optionalWith(Schema.Literal("euclidean", "cosine"), { default: () => "euclidean" as const })
+})
+
+export const LlmFields = {
+  experiment: Schema.Literal("llm"),
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
+  description: Schema.String,
+  /** One cell per family and seed; the seed draws the train/test split and every prompt. */
+  seeds: Schema.Array(NonNegInt).pipe(Schema.minItems(1, { message: () => "at least one seed" })),
+  model: LlmModelSchema,
+  families: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal(...FAMILIES)), { default: () => [...FAMILIES] as [FamilyName, ...FamilyName[]] }),
+  pos: Schema.optionalWith(PosSourceSchema, { default: () => Schema.decodeSync(PosSourceSchema)({}) }),
+  bitwise: Schema.optionalWith(BitwiseSourceSchema, { default: () => Schema.decodeSync(BitwiseSourceSchema)({}) }),
+  template: Schema.optionalWith(PromptTemplateSchema, { default: () => DEFAULT_TEMPLATE }),
+  /** Shot counts (the study: 1, 4, 10). */
+  shots: Schema.optionalWith(Schema.NonEmptyArray(NonNegInt), { default: () => [1, 4, 10] as [number, ...number[]] }),
+  /** Prompts per label (concepts and Null) and shot count (the study: 100). */
+  perConcept: Schema.optionalWith(PosInt, { default: () => 100 }),
+  /** The prompting condition (concept named in the prompt) at this shot count; null: not run. */
+  promptingShots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => 4 }),
+  instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
+  td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
+  /** Prompts per forward pass (prompts of one token length share a batch). */
+  batchSize: Schema.optionalWith(PosInt, { default: () => 16 }),
+  notes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+}
+
+type Fields = Schema.Struct.Type<typeof LlmFields>
+
+interface Issue {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+}
+
+export function llmConfigIssues(c: Fields): Issue[] {
+  const issues: Issue[] = []
+  const dir = path.resolve(c.model.dir)
+  if (!fs.existsSync(path.join(dir, "config.json"))) issues.push({ path: ["model", "dir"], message: `${dir} has no config.json (a local Hugging Face checkpoint directory is needed)` })
+  if (c.pos.corpus !== undefined && c.families.includes("pos") && !fs.existsSync(path.resolve(c.pos.corpus)))
+    issues.push({ path: ["pos", "corpus"], message: `${path.resolve(c.pos.corpus)} does not exist` })
+  if (c.td.k > 2 * c.perConcept - 1)
+    issues.push({ path: ["td", "k"], message: `${c.td.k} neighbours need more than the ${2 * c.perConcept - 1} other points of a concept pair (2 x perConcept - 1)` })
+  if (new Set(c.shots).size !== c.shots.length) issues.push({ path: ["shots"], message: "lists a shot count twice" })
+  for (const fam of FAMILIES) {
+    const labels: readonly string[] = fam === "pos" ? [...POS_CONCEPTS, NULL_CONCEPT] : [...BITWISE_CONCEPTS, NULL_CONCEPT]
+    const missing = labels.filter((l) => c.instructions[fam][l] === undefined)
+    if (c.promptingShots !== null && c.families.includes(fam) && missing.length > 0)
+      issues.push({ path: ["instructions", fam], message: `no instruction for ${missing.join(", ")}` })
+  }
+  return issues
+}
+
+export const LlmConfigSchema = Schema.Struct(LlmFields).pipe(Schema.filter((c) => llmConfigIssues(c)))
+export type LlmConfig = Schema.Schema.Type<typeof LlmConfigSchema>

@@ -1,0 +1,94 @@
+import { DEFAULT_CORPUS } from "@conceptscope/task-generators"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { defineExperiment, stageEntry } from "../experiment/table.js"
+import { modelFiles } from "../stages/lm-model.js"
+import { type FamilyName, type LlmConfig, LlmConfigSchema } from "./llm-config.js"
+
+/**
+ * The LLM experiment (the study's Part 2): concept task families as ICL prompts for a causal LM from a
+ * local Hugging Face directory. One cell per family and seed.
+ *
+ *   lm-model ─┬─ lm-run ── lm-td
+ *   prompts ──┘
+ *
+ * The model enters every key by its content fingerprint (lm-model), the corpus by its sha256.
+ */
+const entry = stageEntry<LlmConfig>()
+
+/** The cell's family: a cell's config lists exactly one. */
+const familyOf = (config: LlmConfig): FamilyName => config.families[0]
+
+const corpusHashes = new Map<string, string>()
+/** sha256 of a corpus file's bytes (memoised per process: the grid asks once per cell). */
+function corpusSha(file: string): string {
+  let h = corpusHashes.get(file)
+  if (!h) {
+    h = createHash("sha256").update(fs.readFileSync(file)).digest("hex")
+    corpusHashes.set(file, h)
+  }
+  return h
+}
+
+const lmModel = entry({
+  name: "lm-model",
+  packages: ["model-runners", "artifacts"],
+  upstream: [],
+  params: ({ config }) => {
+    const dir = path.resolve(config.model.dir)
+    return { dir, files: modelFiles(dir) }
+  },
+  load: () => import("../stages/lm-model.js").then((m) => m.lmModelStage)
+})
+
+const prompts = entry({
+  name: "prompts",
+  packages: ["task-generators", "artifacts"],
+  upstream: [],
+  params: ({ config, seed }) => {
+    const family = familyOf(config)
+    const src = family === "pos" ? config.pos : config.bitwise
+    const corpusFile = config.pos.corpus ? path.resolve(config.pos.corpus) : null
+    return {
+      family,
+      corpus: family === "pos" ? { file: corpusFile, sha256: corpusSha(corpusFile ?? DEFAULT_CORPUS) } : null,
+      mapping: config.pos.mapping,
+      width: config.bitwise.width,
+      testFraction: src.testFraction,
+      template: config.template,
+      shots: config.shots,
+      perConcept: config.perConcept,
+      promptingShots: config.promptingShots,
+      instructions: config.instructions[family],
+      seed
+    }
+  },
+  load: () => import("../stages/prompts.js").then((m) => m.promptsStage)
+})
+
+const lmRun = entry({
+  name: "lm-run",
+  packages: ["model-runners", "task-generators", "activation-store", "artifacts"],
+  upstream: [lmModel, prompts],
+  params: ({ config }, up) => ({ fingerprint: up["lm-model"].fingerprint, mode: config.model.mode, batchSize: config.batchSize }),
+  load: () => import("../stages/lm-run.js").then((m) => m.lmRunStage)
+})
+
+const lmTd = entry({
+  name: "lm-td",
+  packages: ["probes", "activation-store", "model-runners", "artifacts"],
+  upstream: [prompts, lmRun],
+  params: ({ config }, up) => ({ labels: up.prompts.labels, k: config.td.k, metric: config.td.metric }),
+  load: () => import("../stages/lm-td.js").then((m) => m.lmTdStage)
+})
+
+export const llm = defineExperiment<LlmConfig>({
+  name: "llm",
+  description: "concept tasks (POS, bitwise) as ICL prompts for a causal LM: accuracy, TD per layer and shot count (the study's Part 2)",
+  configSchema: LlmConfigSchema,
+  entries: [lmModel, prompts, lmRun, lmTd],
+  cells: (config) => config.families.flatMap((family) => config.seeds.map((seed) => ({ config: { ...config, families: [family] as [FamilyName] }, seed, label: family }))),
+  configName: (config) => config.name,
+  report: "lm-td"
+})

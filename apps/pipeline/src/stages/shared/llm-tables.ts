@@ -1,0 +1,62 @@
+import type { ArtifactRef } from "@conceptscope/artifacts"
+import { readRecords } from "./io.js"
+
+/**
+ * The tables the LLM stages write, and their readers (one place per format).
+ *
+ * `prompts.parquet` of the prompts stage: one row per prompt; `row` is its index, which the residual
+ * store's seq_id and the answers table refer to.
+ */
+export const PROMPTS_SPEC = {
+  row: "int32",
+  label: "string",
+  label_index: "int32",
+  item: "int32",
+  shots: "int32",
+  instructed: "bool",
+  prompt: "string",
+  answer: "string"
+} as const
+
+export const readPrompts = (ref: ArtifactRef) => readRecords(ref, "prompts.parquet", PROMPTS_SPEC)
+
+/**
+ * `answers.parquet` of the lm-run stage: per prompt its token counts, the position of the token before
+ * the answer (where residuals are read), whether greedy decoding gives exactly the answer (teacher
+ * forced: every answer token is the argmax given the gold prefix), and the answer's log-probability.
+ */
+export const ANSWERS_SPEC = {
+  row: "int32",
+  prompt_tokens: "int32",
+  answer_tokens: "int32",
+  pre_answer: "int32",
+  correct: "bool",
+  log_prob: "float64"
+} as const
+
+export const readAnswers = (ref: ArtifactRef) => readRecords(ref, "answers.parquet", ANSWERS_SPEC)
+
+/**
+ * `td.parquet` of the lm-td stage: one row per (condition, shots, layer); layer -1 is hook_embed.
+ * td is the mean over the concepts (Null is a label of the classifier but not in the mean), td_null the
+ * Null class's own; _selection / _heldout are computed within each half of the items (item < perConcept / 2
+ * is the selection half, where the peak layer is chosen). per_concept: one entry per label, Null last.
+ */
+export const LM_TD_SPEC = (nLabels: number) =>
+  ({
+    condition: "string",
+    shots: "int32",
+    layer: "int32",
+    td: "float64",
+    td_null: "float64",
+    td_selection: "float64",
+    td_heldout: "float64",
+    per_concept: { vector: nLabels },
+    per_concept_heldout: { vector: nLabels }
+  }) as const
+
+/** `accuracy.parquet` of the lm-td stage: one row per (condition, shots, label). */
+export const LM_ACCURACY_SPEC = { condition: "string", shots: "int32", label: "string", accuracy: "float64", n: "int32" } as const
+
+export const readLmTd = (ref: ArtifactRef, nLabels: number) => readRecords(ref, "td.parquet", LM_TD_SPEC(nLabels))
+export const readLmAccuracy = (ref: ArtifactRef) => readRecords(ref, "accuracy.parquet", LM_ACCURACY_SPEC)
