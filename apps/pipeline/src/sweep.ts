@@ -65,10 +65,10 @@ export const sweep = (opts: SweepOptions) =>
         try: () => fs.writeFileSync(path.join(dir, "stages.json"), JSON.stringify(log, null, 1)),
         catch: (e) => new StoreError({ path: path.join(dir, "stages.json"), reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
       })
-      note("report", `${cell.label ? `${cell.label}, ` : ""}seed ${cell.seed}: ${path.join(dir, "report.html")}`)
+      note("report", `${cell.label ? `${cell.label}, ` : ""}seed ${cell.seed}: ${path.join(dir, experiment.reportFile ?? "report.html")}`)
       dirs.push({ seed: cell.seed, label: cell.label, dir })
     }
-    const reports = dirs.map((d) => path.join(d.dir, "report.html"))
+    const reports = dirs.map((d) => path.join(d.dir, experiment.reportFile ?? "report.html"))
     if (!experiment.summarize) return { cells: results, reports } satisfies SweepOutcome
     const summary = yield* experiment.summarize(config, dirs, path.join(opts.outDir, name))
     note("report", `${summary.line}; ${summary.path}`)

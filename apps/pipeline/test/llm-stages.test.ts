@@ -111,6 +111,21 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     const sel = (l: number) => td.filter((t) => t.condition === "icl" && t.layer === l).reduce((a, t) => a + (t.td_selection as number), 0)
     expect(sel(summary.peakLayer)).toBe(Math.max(sel(0), sel(1)))
     expect(summary.pairwise["icl:2"]).toHaveLength(7)
-    expect(fs.existsSync(path.join(out, "llm-tiny/bitwise/seed-1/summary.json"))).toBe(true)
+  })
+
+  it("states every claim of the study as held or not, under llm.<family>, with its numbers", () => {
+    const s = JSON.parse(fs.readFileSync(path.join(out, "llm-tiny/summary.json"), "utf8"))
+    const fam = s.llm.bitwise
+    for (const key of ["peakLayer", "td", "accuracy", "tdAccuracyR2", "taskVectors", "prompting"]) expect(fam, key).toHaveProperty(key)
+    expect(Object.keys(fam.td).sort()).toEqual(["1", "2"])
+    expect(fam.taskVectors.perConcept).toHaveLength(2 * 2 * 6) // modes x signs x concepts
+    expect(s.llm.findings.map((f: { id: string }) => f.id)).toEqual([
+      "bitwise.accuracy-differs", "bitwise.accuracy-rises", "bitwise.peak-inner", "bitwise.td-rises", "bitwise.td-predicts-accuracy", "bitwise.task-vectors", "bitwise.prompting"
+    ])
+    // a random model answers nothing: no claim about accuracy can hold, and R^2 of a constant is undefined
+    expect(s.llm.findings.find((f: { id: string }) => f.id === "bitwise.accuracy-rises").held).toBe(false)
+    expect(fam.tdAccuracyR2).toBe("NaN")
+    expect(s.llm.findings.find((f: { id: string }) => f.id === "bitwise.td-predicts-accuracy").held).toBeNull()
+    expect(fs.readFileSync(path.join(out, "llm-tiny/bitwise/seed-1/report.md"), "utf8")).toMatch(/## Findings/)
   })
 })

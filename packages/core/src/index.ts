@@ -12,3 +12,4 @@ export {
 export { note, progress, type Progress } from "./progress.js"
 export { applyOverrides, OverrideError } from "./overrides.js"
 export { crashPoint } from "./crash-points.js"
+export { JsonSafeNumber } from "./json-number.js"

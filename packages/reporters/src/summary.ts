@@ -6,16 +6,11 @@
  * Finite numbers are written verbatim.
  */
 import { Effect, ParseResult, Schema } from "effect"
+import { JsonSafeNumber } from "@conceptscope/core"
 import { SummaryDecodeError } from "./errors.js"
 
-const NonFiniteLiteral = Schema.Literal("NaN", "Infinity", "-Infinity")
-
-/** A number that survives JSON: finite numbers as themselves, NaN / +-Infinity as strings. */
-export const JsonSafeNumber = Schema.transform(Schema.Union(Schema.Number, NonFiniteLiteral), Schema.Number, {
-  strict: true,
-  decode: (v) => (typeof v === "number" ? v : Number(v)),
-  encode: (n) => (Number.isFinite(n) ? n : (String(n) as typeof NonFiniteLiteral.Type))
-})
+/** A number that survives JSON (non-finite values as strings; see @conceptscope/core). */
+export { JsonSafeNumber }
 
 const Num = JsonSafeNumber
 

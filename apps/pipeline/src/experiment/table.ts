@@ -96,6 +96,8 @@ export interface Experiment<C> {
   readonly configName: (config: C) => string
   /** The entry whose artifact is the cell's report (copied to `<out>/<config name>/[<label>/]seed-<seed>/`). */
   readonly report: string
+  /** The main file of a cell's report (default "report.html"). */
+  readonly reportFile?: string
   /**
    * After the cells' reports are in place: a summary across cells written into `dir`
    * (`<out>/<config name>`); returns the path of its main file and one line for the terminal.

@@ -56,6 +56,14 @@ export const LlmTdSchema = Schema.Struct({
   metric: Schema.optionalWith(Schema.Literal("euclidean", "cosine"), { default: () => "euclidean" as const })
 })
 
+export const TaskVectorsSchema = Schema.Struct({
+  /** Shot count of the plain ICL prompts intervened on (one of `shots`). */
+  shots: Schema.optionalWith(NonNegInt, { default: () => 1 }),
+  /** Random halvings of each label's prompts into mean and evaluation sets (the study: 5). */
+  replicates: Schema.optionalWith(PosInt, { default: () => 5 }),
+  modes: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("add", "replace")), { default: () => ["add", "replace"] as ["add", "replace"] })
+})
+
 export const LlmFields = {
   experiment: Schema.Literal("llm"),
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
@@ -75,6 +83,7 @@ export const LlmFields = {
   promptingShots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => 4 }),
   instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
   td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
+  taskVectors: Schema.optionalWith(TaskVectorsSchema, { default: () => Schema.decodeSync(TaskVectorsSchema)({}) }),
   /** Prompts per forward pass (prompts of one token length share a batch). */
   batchSize: Schema.optionalWith(PosInt, { default: () => 16 }),
   notes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
@@ -95,6 +104,9 @@ export function llmConfigIssues(c: Fields): Issue[] {
     issues.push({ path: ["pos", "corpus"], message: `${path.resolve(c.pos.corpus)} does not exist` })
   if (c.td.k > 2 * c.perConcept - 1)
     issues.push({ path: ["td", "k"], message: `${c.td.k} neighbours need more than the ${2 * c.perConcept - 1} other points of a concept pair (2 x perConcept - 1)` })
+  if (!c.shots.includes(c.taskVectors.shots)) issues.push({ path: ["taskVectors", "shots"], message: `${c.taskVectors.shots} is not among shots (${c.shots.join(", ")})` })
+  if (c.promptingShots !== null && !c.shots.includes(c.promptingShots))
+    issues.push({ path: ["promptingShots"], message: `${c.promptingShots} is not among shots (${c.shots.join(", ")}): the prompting condition is compared with plain ICL at the same shot count` })
   if (new Set(c.shots).size !== c.shots.length) issues.push({ path: ["shots"], message: "lists a shot count twice" })
   for (const fam of FAMILIES) {
     const labels: readonly string[] = fam === "pos" ? [...POS_CONCEPTS, NULL_CONCEPT] : [...BITWISE_CONCEPTS, NULL_CONCEPT]

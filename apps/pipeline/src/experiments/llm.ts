@@ -2,6 +2,7 @@ import { DEFAULT_CORPUS } from "@conceptscope/task-generators"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Effect } from "effect"
 import { defineExperiment, stageEntry } from "../experiment/table.js"
 import { modelFiles } from "../stages/lm-model.js"
 import { type FamilyName, type LlmConfig, LlmConfigSchema } from "./llm-config.js"
@@ -10,8 +11,8 @@ import { type FamilyName, type LlmConfig, LlmConfigSchema } from "./llm-config.j
  * The LLM experiment (the study's Part 2): concept task families as ICL prompts for a causal LM from a
  * local Hugging Face directory. One cell per family and seed.
  *
- *   lm-model ─┬─ lm-run ── lm-td
- *   prompts ──┘
+ *   lm-model ─┬─ lm-run ─┬─ lm-td ──┬─ task-vectors
+ *   prompts ──┴──────────┴──────────┴──────────────── lm-report
  *
  * The model enters every key by its content fingerprint (lm-model), the corpus by its sha256.
  */
@@ -83,12 +84,46 @@ const lmTd = entry({
   load: () => import("../stages/lm-td.js").then((m) => m.lmTdStage)
 })
 
+const taskVectors = entry({
+  name: "task-vectors",
+  packages: ["model-runners", "task-generators", "activation-store", "artifacts"],
+  upstream: [lmModel, prompts, lmRun, lmTd],
+  params: ({ config, seed }, up) => ({
+    fingerprint: up["lm-model"].fingerprint,
+    mode: config.model.mode,
+    batchSize: config.batchSize,
+    layer: up["lm-td"].peakLayer,
+    shots: config.taskVectors.shots,
+    replicates: config.taskVectors.replicates,
+    modes: config.taskVectors.modes,
+    seed
+  }),
+  load: () => import("../stages/task-vectors.js").then((m) => m.taskVectorsStage)
+})
+
+const lmReport = entry({
+  name: "lm-report",
+  packages: ["artifacts"],
+  upstream: [lmModel, prompts, lmTd, taskVectors],
+  params: ({ config, seed }) => ({
+    family: familyOf(config),
+    seed,
+    promptingShots: config.promptingShots,
+    taskVectorShots: config.taskVectors.shots,
+    replicates: config.taskVectors.replicates,
+    minR2: 0.5
+  }),
+  load: () => import("../stages/lm-report.js").then((m) => m.lmReportStage)
+})
+
 export const llm = defineExperiment<LlmConfig>({
   name: "llm",
   description: "concept tasks (POS, bitwise) as ICL prompts for a causal LM: accuracy, TD per layer and shot count (the study's Part 2)",
   configSchema: LlmConfigSchema,
-  entries: [lmModel, prompts, lmRun, lmTd],
+  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmReport],
   cells: (config) => config.families.flatMap((family) => config.seeds.map((seed) => ({ config: { ...config, families: [family] as [FamilyName] }, seed, label: family }))),
   configName: (config) => config.name,
-  report: "lm-td"
+  report: "lm-report",
+  reportFile: "report.md",
+  summarize: (config, reports, dir) => Effect.flatMap(Effect.promise(() => import("./llm-summary.js")), (m) => m.summarizeLlm(config, reports, dir))
 })

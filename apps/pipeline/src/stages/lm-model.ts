@@ -5,6 +5,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { stagePromise, stageTry } from "./shared/io.js"
+import { LmModelMeta } from "./shared/llm-tables.js"
 
 /**
  * The identity of a local Hugging Face checkpoint: the xxh64 of every file the runner reads (config,
@@ -16,14 +17,6 @@ import { stagePromise, stageTry } from "./shared/io.js"
 export const LmModelParams = Schema.Struct({
   dir: Schema.String,
   files: Schema.Array(Schema.Struct({ name: Schema.String, size: Schema.Number, mtimeMs: Schema.Number }))
-})
-
-export const LmModelMeta = Schema.Struct({
-  dir: Schema.String,
-  fingerprint: Schema.String,
-  modelType: Schema.String,
-  nLayers: Schema.Int,
-  dModel: Schema.Int
 })
 
 /** The files of a checkpoint directory that define the model (read by the sweep to key this stage). */

@@ -3,13 +3,12 @@ import { type ArtifactRef, defineStage, tableFromRecords } from "@conceptscope/a
 import { progress, residPost } from "@conceptscope/core"
 import { CausalLM, loadTokenizer } from "@conceptscope/model-runners"
 import { tokenizePrompt } from "@conceptscope/task-generators"
-import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
-import { LmModelMeta } from "./lm-model.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
-import { ANSWERS_SPEC, readPrompts } from "./shared/llm-tables.js"
+import { scoreBatch } from "./shared/lm-scoring.js"
+import { LmModelMeta, ANSWERS_SPEC, readPrompts } from "./shared/llm-tables.js"
 
 /**
  * Run every prompt through the LM once: teacher-forced greedy exact match of the answer (every answer
@@ -53,38 +52,20 @@ export const lmRunStage = defineStage({
             const started = Date.now()
             let tokens = 0
             for (const batch of batches) {
-              const P = tokenized[batch[0]].promptIds.length
-              const A = Math.max(...batch.map((i) => tokenized[i].answerIds.length))
-              const rows = batch.map((i) => [...tokenized[i].promptIds, ...tokenized[i].answerIds])
-              const T = P + A
-              const ids = rows.map((r) => [...r, ...new Array(T - r.length).fill(0)])
-              const attentionMask = rows.map((r) => [...new Array(r.length).fill(1), ...new Array(T - r.length).fill(0)])
-              const readAt = Array.from({ length: A }, (_, j) => P - 1 + j) // logits that predict answer token j
-              const out = yield* stageTry("lm-run", () => model.forward({ ids, attentionMask }, { capture: { hooks, positions: [P - 1] }, logits: readAt }))
-              const { best, logp } = yield* stageTry("lm-run", () => {
-                const lsm = tf.tidy(() => tf.logSoftmax(out.logits as tf.Tensor)) // [B, A, V]
-                const best = tf.tidy(() => tf.argMax(lsm, 2).arraySync() as number[][]) // [B, A]
-                // log p of each gold answer token: gather along the vocabulary
-                const flat = lsm.dataSync() as Float32Array
-                const V = lsm.shape[2]!
-                lsm.dispose()
-                ;(out.logits as tf.Tensor).dispose()
-                const logp = batch.map((i, b) => tokenized[i].answerIds.reduce((s, t, j) => s + flat[(b * A + j) * V + t], 0))
-                return { best, logp }
-              })
+              const scored = yield* stageTry("lm-run", () => scoreBatch(model, batch.map((i) => tokenized[i]), { capture: hooks }))
+              const P = scored.promptTokens
               batch.forEach((i, b) => {
                 const t = tokenized[i]
-                const correct = t.answerIds.every((id, j) => best[b][j] === id)
-                answers[i] = { row: prompts[i].row, prompt_tokens: P, answer_tokens: t.answerIds.length, pre_answer: t.preAnswer, correct, log_prob: logp[b] }
-                tokens += P + t.answerIds.length
+                answers[i] = { row: prompts[i].row, prompt_tokens: P, answer_tokens: t.answerIds.length, pre_answer: t.preAnswer, correct: scored.correct[b], log_prob: scored.logProb[b] }
               })
+              tokens += scored.tokens
               const meta = {
                 seqIds: Int32Array.from(batch.map((i) => prompts[i].row)),
                 concepts: Int32Array.from(batch.map((i) => prompts[i].label_index)),
                 positions: new Int32Array(batch.length).fill(P - 1)
               }
               for (const [h, hook] of hooks.entries()) {
-                const t = out.captured[hook]
+                const t = scored.captured[hook]
                 const vectors = t.dataSync() as Float32Array // [B, 1, d_model]
                 t.dispose()
                 yield* stagePromise("lm-run", () => writer.write({ checkpoint: 0, layer: h - 1, hook, ...meta, vectors }))

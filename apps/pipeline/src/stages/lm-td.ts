@@ -5,6 +5,7 @@ import { linearFit, pairwiseTD, taskDecodability } from "@conceptscope/probes"
 import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
+import { LmTdMeta, LmTdSummary } from "./shared/llm-summary.js"
 import { LM_ACCURACY_SPEC, LM_TD_SPEC, readAnswers, readPrompts } from "./shared/llm-tables.js"
 
 /**
@@ -20,18 +21,6 @@ export const LmTdParams = Schema.Struct({
   labels: Schema.Array(Schema.String),
   k: Schema.Int.pipe(Schema.positive()),
   metric: Schema.Literal("euclidean", "cosine")
-})
-
-const Fit = Schema.Struct({ slope: Schema.Number, intercept: Schema.Number, r2: Schema.Number, points: Schema.Int })
-export const LmTdMeta = Schema.Struct({ peakLayer: Schema.Int, tdAccuracy: Fit })
-
-/** `summary.json`: the peak layer, the TD-accuracy fit and the pairwise TD matrices at the peak (per "condition:shots"). */
-export const LmTdSummary = Schema.Struct({
-  labels: Schema.Array(Schema.String),
-  peakLayer: Schema.Int,
-  peakChosenOn: Schema.String,
-  tdAccuracy: Fit,
-  pairwise: Schema.Record({ key: Schema.String, value: Schema.Array(Schema.Array(Schema.Number)) })
 })
 
 const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length)

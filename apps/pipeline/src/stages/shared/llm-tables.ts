@@ -1,5 +1,15 @@
 import type { ArtifactRef } from "@conceptscope/artifacts"
+import { Schema } from "effect"
 import { readRecords } from "./io.js"
+
+/** The metadata of the lm-model stage: where the checkpoint is, its content fingerprint and its dimensions. */
+export const LmModelMeta = Schema.Struct({
+  dir: Schema.String,
+  fingerprint: Schema.String,
+  modelType: Schema.String,
+  nLayers: Schema.Int,
+  dModel: Schema.Int
+})
 
 /**
  * The tables the LLM stages write, and their readers (one place per format).
@@ -60,3 +70,19 @@ export const LM_ACCURACY_SPEC = { condition: "string", shots: "int32", label: "s
 
 export const readLmTd = (ref: ArtifactRef, nLabels: number) => readRecords(ref, "td.parquet", LM_TD_SPEC(nLabels))
 export const readLmAccuracy = (ref: ArtifactRef) => readRecords(ref, "accuracy.parquet", LM_ACCURACY_SPEC)
+
+/**
+ * `vectors.parquet` of the task-vectors stage: one row per (replicate, mode, sign, concept): accuracy of
+ * the concept's evaluation prompts without (accuracy_base) and with the intervention.
+ */
+export const VECTORS_SPEC = {
+  replicate: "int32",
+  mode: "string",
+  sign: "string",
+  label: "string",
+  n: "int32",
+  accuracy_base: "float64",
+  accuracy: "float64"
+} as const
+
+export const readVectors = (ref: ArtifactRef) => readRecords(ref, "vectors.parquet", VECTORS_SPEC)

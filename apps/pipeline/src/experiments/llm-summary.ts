@@ -1,0 +1,52 @@
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { CellSummary } from "../stages/shared/llm-summary.js"
+import type { LlmConfig } from "./llm-config.js"
+
+type Reports = readonly { readonly seed: number; readonly label?: string; readonly dir: string }[]
+
+class LlmSummaryError extends Error {
+  readonly _tag = "LlmSummaryError"
+}
+
+/**
+ * Across the cells of an LLM sweep (one per family and seed): `summary.json` in `dir` with
+ * `llm.<family>` for every family and `llm.findings[]` (every family's claims, held or not), one such
+ * object per seed under `seeds` when the sweep has several; and `summary.md` listing the findings.
+ */
+export const summarizeLlm = (_config: LlmConfig, reports: Reports, dir: string) =>
+  Effect.try({
+    try: () => {
+      const cells = reports.map((r) => {
+        const file = path.join(r.dir, "summary.json")
+        return Schema.decodeUnknownSync(CellSummary)(JSON.parse(fs.readFileSync(file, "utf8")))
+      })
+      const seeds = [...new Set(cells.map((c) => c.seed))].sort((a, b) => a - b)
+      const bySeed = seeds.map((seed) => {
+        const mine = cells.filter((c) => c.seed === seed)
+        const llm: Record<string, unknown> = {}
+        for (const c of mine) Object.assign(llm, c.llm)
+        const findings = mine.flatMap((c) => Object.values(c.llm).flatMap((f) => f.findings))
+        return { seed, model: mine[0]?.model, llm: { ...llm, findings } }
+      })
+      const out = seeds.length === 1 ? bySeed[0] : { seeds: bySeed }
+      fs.mkdirSync(dir, { recursive: true })
+      const write = (name: string, text: string) => {
+        fs.writeFileSync(path.join(dir, `${name}.tmp-${process.pid}`), text)
+        fs.renameSync(path.join(dir, `${name}.tmp-${process.pid}`), path.join(dir, name))
+      }
+      // non-finite numbers as strings, as JsonSafeNumber writes them in the cells' summaries
+      write("summary.json", JSON.stringify(out, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 1))
+      const lines = bySeed.flatMap((s) => [
+        `## seed ${s.seed}`,
+        "",
+        ...s.llm.findings.map((f) => `- ${f.held === null ? "not tested" : f.held ? "held" : "not held"}: ${f.id}: ${f.claim} (${f.numbers})`),
+        ""
+      ])
+      write("summary.md", ["# LLM half: the study's claims on this model", "", ...lines].join("\n"))
+      const all = bySeed.flatMap((s) => s.llm.findings)
+      return { path: path.join(dir, "summary.json"), line: `${all.filter((f) => f.held).length} of ${all.length} findings held` }
+    },
+    catch: (e) => new LlmSummaryError(e instanceof Error ? e.message : String(e))
+  })

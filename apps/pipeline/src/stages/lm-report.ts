@@ -1,0 +1,123 @@
+import { type ArtifactRef, defineStage, writeJson } from "@conceptscope/artifacts"
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { stageTry } from "./shared/io.js"
+import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
+import { LmModelMeta, readLmAccuracy, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
+
+/**
+ * One family's report: `summary.json` (CellSummary: the `llm.<family>` numbers and the study's claims as
+ * held or not) and `report.md` (the same as tables), built from the stored tables alone.
+ */
+export const LmReportParams = Schema.Struct({
+  family: Schema.String,
+  seed: Schema.Int,
+  promptingShots: Schema.NullOr(Schema.Int),
+  taskVectorShots: Schema.Int,
+  replicates: Schema.Int,
+  minR2: Schema.Number
+})
+
+const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length)
+const sd = (xs: readonly number[]) => {
+  const m = mean(xs)
+  return xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0
+}
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
+
+export const lmReportStage = defineStage({
+  name: "lm-report",
+  version: "1",
+  schemaVersion: 1,
+  params: LmReportParams,
+  meta: Schema.Struct({}),
+  run: ({
+    params,
+    inputs,
+    dir
+  }: {
+    params: typeof LmReportParams.Type
+    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef }
+    dir: string
+  }) =>
+    Effect.gen(function* () {
+      const model = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(LmModelMeta)(inputs["lm-model"].manifest.meta))
+      const tdSummary = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(LmTdSummary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-td"].dir, "summary.json"), "utf8"))))
+      const prompts = yield* readPrompts(inputs.prompts)
+      const labels = tdSummary.labels
+      const concepts = labels.slice(0, -1)
+      const td = yield* readLmTd(inputs["lm-td"], labels.length)
+      const acc = yield* readLmAccuracy(inputs["lm-td"])
+      const vectors = yield* readVectors(inputs["task-vectors"])
+      const peak = tdSummary.peakLayer
+      const shots = [...new Set(prompts.filter((p) => !p.instructed).map((p) => p.shots))].sort((a, b) => a - b)
+      const at = (condition: string, s: number, layer = peak) => td.find((r) => r.condition === condition && r.shots === s && r.layer === layer)!
+      const accOf = (condition: string, s: number, label: string) => acc.find((a) => a.condition === condition && a.shots === s && a.label === label)!.accuracy
+      const meanAcc = (condition: string, s: number) => mean(concepts.map((l) => accOf(condition, s, l)))
+      const perConcept = shots.flatMap((s) => concepts.map((label, c) => ({ label, shots: s, td: at("icl", s).per_concept_heldout[c], accuracy: accOf("icl", s, label) })))
+      const layers = [...new Set(td.map((r) => r.layer))].sort((a, b) => a - b)
+      // task vectors: change of accuracy per concept over replicates; halves by held-out TD at the peak
+      const tvTd = (label: string) => at("icl", params.taskVectorShots).per_concept_heldout[labels.indexOf(label)]
+      const combos = [...new Set(vectors.map((v) => `${v.mode}:${v.sign}`))]
+      const effects = combos.flatMap((combo) => {
+        const [mode, sign] = combo.split(":")
+        return concepts.map((label) => {
+          const d = vectors.filter((v) => v.mode === mode && v.sign === sign && v.label === label).map((v) => v.accuracy - v.accuracy_base)
+          return { mode, sign, label, td: tvTd(label), meanChange: mean(d), sdChange: sd(d) }
+        })
+      })
+      const byTd = [...concepts].sort((a, b) => tvTd(b) - tvTd(a))
+      const high = new Set(byTd.slice(0, Math.floor(byTd.length / 2)))
+      const halves = combos.map((combo) => {
+        const [mode, sign] = combo.split(":")
+        const mine = effects.filter((e) => e.mode === mode && e.sign === sign)
+        return { mode, sign, highTd: mean(mine.filter((e) => high.has(e.label)).map((e) => e.meanChange)), lowTd: mean(mine.filter((e) => !high.has(e.label)).map((e) => e.meanChange)) }
+      })
+      const ps = params.promptingShots
+      const base: Omit<FamilySummary, "findings"> = {
+        peakLayer: peak,
+        peakChosenOn: tdSummary.peakChosenOn,
+        nLayers: model.nLayers,
+        td: Object.fromEntries(shots.map((s) => [String(s), at("icl", s).td_heldout])),
+        accuracy: Object.fromEntries(shots.map((s) => [String(s), meanAcc("icl", s)])),
+        perConcept,
+        tdAccuracyR2: tdSummary.tdAccuracy.r2,
+        tdAccuracyFit: { slope: tdSummary.tdAccuracy.slope, intercept: tdSummary.tdAccuracy.intercept, points: tdSummary.tdAccuracy.points },
+        tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
+        taskVectors: { layer: peak, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
+        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) }
+      }
+      const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }
+      const cell = { family: params.family, seed: params.seed, model: { dir: model.dir, fingerprint: model.fingerprint, modelType: model.modelType }, llm: { [params.family]: summary } }
+      yield* writeJson(CellSummary, dir, "summary.json", cell)
+      const md = [
+        `# ${params.family}, seed ${params.seed}: ${model.modelType} at ${model.dir}`,
+        "",
+        `Peak layer ${peak} of 0..${model.nLayers - 1} (${tdSummary.peakChosenOn}); TD below is held-out TD there.`,
+        "",
+        "| shots | mean TD | mean accuracy |",
+        "|---|---|---|",
+        ...shots.map((s) => `| ${s} | ${f3(base.td[s])} | ${f3(base.accuracy[s])} |`),
+        "",
+        `| concept | ${shots.map((s) => `${s} shots (TD, acc)`).join(" | ")} |`,
+        `|---|${shots.map(() => "---").join("|")}|`,
+        ...concepts.map((l) => `| ${l} | ${shots.map((s) => { const p = perConcept.find((x) => x.label === l && x.shots === s)!; return `${f3(p.td)}, ${f3(p.accuracy)}` }).join(" | ")} |`),
+        "",
+        `TD-accuracy fit over concepts x shots: R^2 ${f3(base.tdAccuracyR2)} (slope ${f3(base.tdAccuracyFit.slope)}, ${base.tdAccuracyFit.points} points).`,
+        "",
+        `Task vectors at layer ${peak}, ${params.taskVectorShots}-shot prompts, ${params.replicates} replicates (accuracy change, mean +- sd):`,
+        "",
+        "| mode | sign | higher-TD half | lower-TD half |",
+        "|---|---|---|---|",
+        ...halves.map((h) => `| ${h.mode} | ${h.sign} | ${f3(h.highTd)} | ${f3(h.lowTd)} |`),
+        "",
+        "## Findings",
+        "",
+        ...summary.findings.map((f) => `- ${f.held === null ? "not tested" : f.held ? "held" : "not held"}: ${f.claim} (${f.numbers})`),
+        ""
+      ].join("\n")
+      yield* stageTry("lm-report", () => fs.writeFileSync(path.join(dir, "report.md"), md))
+      return { rowCount: 1, meta: {} }
+    })
+})
