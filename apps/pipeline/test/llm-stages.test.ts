@@ -7,6 +7,9 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Effect } from "effect"
+import { loadConfig } from "../src/index.js"
+import { scoreBatch } from "../src/stages/shared/lm-scoring.js"
 import { CLI, ROOT, tmp, writeConfig } from "./helpers.js"
 
 /**
@@ -52,7 +55,7 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
   const out = path.join(work, "out")
   let model: CausalLM
   beforeAll(async () => {
-    const cfg = { experiment: "llm", name: "llm-tiny", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, td: { k: K }, batchSize: 5 }
+    const cfg = { experiment: "llm", name: "llm-tiny", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, taskVectors: { shots: 1 }, td: { k: K }, batchSize: 5 }
     execFileSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, cfg), "--store", store, "--out", out], { stdio: "pipe" })
     await initBackend("auto")
     model = CausalLM.load(MODEL)
@@ -113,6 +116,34 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     expect(summary.pairwise["icl:2"]).toHaveLength(7)
   })
 
+  it("intervenes at the token before the answer of exactly the rows it names (the task-vector mechanics)", async () => {
+    const prompts = await rows(path.join(artifact("prompts"), "prompts.parquet"))
+    const reader = await ActivationReader.open(artifact("lm-run"))
+    const slice = await reader.read({ checkpoint: 0, layer: 0 })
+    const tok = loadTokenizer(MODEL)
+    // four 1-shot prompts of one token length
+    const byLen = new Map<number, number[]>()
+    for (let r = 0; r < slice.n; r++) {
+      const p = prompts[slice.seqIds[r]]
+      if (p.shots !== 1 || p.instructed) continue
+      const n = tokenizePrompt(tok, p as never).promptIds.length
+      byLen.set(n, [...(byLen.get(n) ?? []), r])
+    }
+    const group = [...byLen.values()].find((g) => g.length >= 4)!.slice(0, 4)
+    const tokenized = group.map((r) => tokenizePrompt(tok, prompts[slice.seqIds[r]] as never))
+    const P = tokenized[0].promptIds.length
+    const own = (r: number) => Array.from(slice.vectors.subarray(r * slice.dModel, (r + 1) * slice.dModel))
+    const base = scoreBatch(model, tokenized)
+    // replacing each row's residual with its own stored value changes nothing
+    const same = scoreBatch(model, tokenized, { interventions: group.map((r, b) => ({ hook: "blocks.0.hook_resid_post", positions: [P - 1], op: "replace" as const, vector: own(r), batch: [b] })) })
+    same.logProb.forEach((lp, b) => expect(lp).toBeCloseTo(base.logProb[b], 4))
+    // a different vector on row 1 only moves row 1
+    const moved = scoreBatch(model, tokenized, { interventions: [{ hook: "blocks.0.hook_resid_post", positions: [P - 1], op: "add", vector: own(group[0]).map((v) => 5 * v), batch: [1] }] })
+    expect(Math.abs(moved.logProb[1] - base.logProb[1])).toBeGreaterThan(1e-3)
+    for (const b of [0, 2, 3]) expect(moved.logProb[b]).toBeCloseTo(base.logProb[b], 5)
+    tf.dispose([...Object.values(base.captured), ...Object.values(same.captured), ...Object.values(moved.captured)])
+  })
+
   it("states every claim of the study as held or not, under llm.<family>, with its numbers", () => {
     const s = JSON.parse(fs.readFileSync(path.join(out, "llm-tiny/summary.json"), "utf8"))
     const fam = s.llm.bitwise
@@ -129,3 +160,17 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     expect(fs.readFileSync(path.join(out, "llm-tiny/bitwise/seed-1/report.md"), "utf8")).toMatch(/## Findings/)
   })
 })
+
+describe("LLM presets for real checkpoints", () => {
+  it("validate once model.dir names a checkpoint, and name the field until then", async () => {
+    for (const name of ["llm/llama-3.1-8b", "llm/gemma-2-9b", "llm/olmo-7b"]) {
+      const bad = await Effect.runPromise(Effect.either(loadConfig(name)))
+      expect(bad._tag).toBe("Left")
+      expect(String((bad as { left: Error }).left.message)).toMatch(new RegExp(`configs/${name}\\.json: model\\.dir: .* has no config\\.json`))
+      const ok = await Effect.runPromise(loadConfig(name, [`model.dir=${JSON.stringify(MODEL)}`]))
+      expect(ok.experiment.name).toBe("llm")
+      expect((ok.config as { shots: number[] }).shots).toEqual([1, 4, 10])
+    }
+  })
+})
+

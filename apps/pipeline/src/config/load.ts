@@ -12,9 +12,15 @@ export const configDir = () => path.join(appRoot(), "configs")
 /** The embedded default of `nx run pipeline:sweep`. */
 export const DEFAULT_CONFIG = "quick"
 
-/** A bare name ("emergence") means a shipped preset in apps/pipeline/configs; anything else is a path. */
+/**
+ * A name without ".json" ("emergence", "llm/llama-3.1-8b") means a shipped preset in apps/pipeline/configs
+ * (a name with "/" only when that preset exists); anything else is a path.
+ */
 export function configPath(nameOrPath: string): string {
-  if (!nameOrPath.includes("/") && !nameOrPath.endsWith(".json")) return path.join(configDir(), `${nameOrPath}.json`)
+  if (!nameOrPath.endsWith(".json")) {
+    const preset = path.join(configDir(), `${nameOrPath}.json`)
+    if (!nameOrPath.includes("/") || fs.existsSync(preset)) return preset
+  }
   return path.resolve(nameOrPath)
 }
 

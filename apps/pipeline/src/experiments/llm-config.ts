@@ -57,8 +57,8 @@ export const LlmTdSchema = Schema.Struct({
 })
 
 export const TaskVectorsSchema = Schema.Struct({
-  /** Shot count of the plain ICL prompts intervened on (one of `shots`). */
-  shots: Schema.optionalWith(NonNegInt, { default: () => 1 }),
+  /** Shot count of the plain ICL prompts intervened on (one of `shots`; the study's default is 4). */
+  shots: Schema.optionalWith(NonNegInt, { default: () => 4 }),
   /** Random halvings of each label's prompts into mean and evaluation sets (the study: 5). */
   replicates: Schema.optionalWith(PosInt, { default: () => 5 }),
   modes: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("add", "replace")), { default: () => ["add", "replace"] as ["add", "replace"] })
