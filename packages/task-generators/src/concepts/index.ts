@@ -6,6 +6,7 @@ export { POS_CONCEPTS, PTB_MAPPING, UPOS_MAPPING, PosMappingSchema, firstWordOf,
 export { NULL_CONCEPT, type ConceptExample, type ConceptFamily, type Split } from "./family.js"
 export { BITWISE_CONCEPTS, bitwiseFamily, bitwiseOp, toBits, type BitwiseConcept, type BitwiseOptions } from "./bitwise.js"
 export { posFamily, posItems, type PosItem, type PosOptions } from "./pos.js"
+export { episode, type Episode, type EpisodeOptions } from "./episodes.js"
 export {
   DEFAULT_TEMPLATE,
   PromptTemplateSchema,
