@@ -17,3 +17,4 @@ export { generateGreedy, scoreTargets, type GenerateOptions, type ScoreItem, typ
 export { SUPPORTED_MODEL_TYPES } from "./hf/load-architecture.js"
 export type { Architecture, DecoderDims } from "./hf/architecture.js"
 export { loadTokenizer, type LmTokenizer } from "./hf/tokenizer.js"
+export { buildTokenizer, preTokenize, SPECIAL_TOKENS, type BuiltTokenizer } from "./hf/build-tokenizer.js"
