@@ -157,7 +157,12 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     expect(s.llm.findings.find((f: { id: string }) => f.id === "bitwise.accuracy-rises").held).toBe(false)
     expect(fam.tdAccuracyR2).toBe("NaN")
     expect(s.llm.findings.find((f: { id: string }) => f.id === "bitwise.td-predicts-accuracy").held).toBeNull()
-    expect(fs.readFileSync(path.join(out, "llm-tiny/bitwise/seed-1/report.md"), "utf8")).toMatch(/## Findings/)
+    const md = fs.readFileSync(path.join(out, "llm-tiny/bitwise/seed-1/report.md"), "utf8")
+    expect(md).toMatch(/## Findings/)
+    for (const fig of ["td-by-layer", "td-accuracy", "pairwise-td", "task-vectors"]) {
+      expect(md).toContain(`figures/${fig}.png`)
+      expect(fs.readFileSync(path.join(out, `llm-tiny/bitwise/seed-1/figures/${fig}.svg`), "utf8")).toMatch(/^<svg/)
+    }
   })
 })
 

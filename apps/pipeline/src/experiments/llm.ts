@@ -103,7 +103,7 @@ const taskVectors = entry({
 
 const lmReport = entry({
   name: "lm-report",
-  packages: ["artifacts"],
+  packages: ["reporters", "artifacts"],
   upstream: [lmModel, prompts, lmTd, taskVectors],
   params: ({ config, seed }) => ({
     family: familyOf(config),

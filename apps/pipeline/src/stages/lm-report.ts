@@ -1,4 +1,5 @@
 import { type ArtifactRef, defineStage, writeJson } from "@conceptscope/artifacts"
+import * as r from "@conceptscope/reporters"
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -91,6 +92,24 @@ export const lmReportStage = defineStage({
       const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }
       const cell = { family: params.family, seed: params.seed, model: { dir: model.dir, fingerprint: model.fingerprint, modelType: model.modelType }, llm: { [params.family]: summary } }
       yield* writeJson(CellSummary, dir, "summary.json", cell)
+      // figures, from the numbers above only
+      const name = `${params.family}, ${model.modelType}`
+      const specs: [string, r.VlSpec][] = [
+        ["td-by-layer", r.llmTdByLayerSpec(base.tdByLayer, layers, peak, 1 / labels.length, `${name}: TD at the token before the answer`)],
+        ["td-accuracy", r.llmTdAccuracySpec(perConcept, tdSummary.tdAccuracy, concepts, `${name}: accuracy against TD`)],
+        ["pairwise-td", r.llmPairwiseSpec(tdSummary.pairwise, labels, `${name}: pairwise TD at layer ${peak}`)],
+        ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${peak}, ${params.taskVectorShots} shots`)]
+      ]
+      const fonts = r.loadFigureFonts()
+      yield* stageTry("lm-report", () => fs.mkdirSync(path.join(dir, "figures")))
+      for (const [fig, spec] of specs) {
+        const svg = yield* r.specToSvg(fig, spec, fonts)
+        const png = yield* r.svgToPng(fig, svg.svg, { fonts })
+        yield* stageTry("lm-report", () => {
+          fs.writeFileSync(path.join(dir, "figures", `${fig}.svg`), svg.svg)
+          fs.writeFileSync(path.join(dir, "figures", `${fig}.png`), png)
+        })
+      }
       const md = [
         `# ${params.family}, seed ${params.seed}: ${model.modelType} at ${model.dir}`,
         "",
@@ -111,6 +130,8 @@ export const lmReportStage = defineStage({
         "| mode | sign | higher-TD half | lower-TD half |",
         "|---|---|---|---|",
         ...halves.map((h) => `| ${h.mode} | ${h.sign} | ${f3(h.highTd)} | ${f3(h.lowTd)} |`),
+        "",
+        ...specs.map(([fig]) => `![${fig}](figures/${fig}.png)`),
         "",
         "## Findings",
         "",

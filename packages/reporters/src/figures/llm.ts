@@ -1,0 +1,110 @@
+/**
+ * Figures of the LLM half (one concept family on one model): TD against layer per shot count, the
+ * TD-accuracy scatter over concepts x shots with its least-squares line, the pairwise TD matrix at the
+ * peak layer, and the task-vector effects per concept. Each spec is built from the family's summary
+ * numbers only.
+ */
+import { type VlSpec, conceptColorScale, topLevel } from "./common.js"
+import { matrixPanel } from "./matrix.js"
+
+export interface LlmConceptPoint {
+  readonly label: string
+  readonly shots: number
+  readonly td: number
+  readonly accuracy: number
+}
+
+export interface LlmVectorEffect {
+  readonly mode: string
+  readonly sign: string
+  readonly label: string
+  readonly meanChange: number
+  readonly sdChange: number
+}
+
+/** Mean TD over the concepts at every layer (-1 = embedding), one line per shot count; the peak layer marked. */
+export const llmTdByLayerSpec = (tdByLayer: Readonly<Record<string, readonly number[]>>, layers: readonly number[], peakLayer: number, chance: number, title: string): VlSpec => {
+  const rows = Object.entries(tdByLayer).flatMap(([shots, tds]) => tds.map((td, i) => ({ layer: layers[i], shots: `${shots} shots`, td })).filter((r) => Number.isFinite(r.td)))
+  const x = { field: "layer", type: "quantitative", title: "layer (-1 = embedding)", axis: { tickMinStep: 1 } }
+  return topLevel(
+    {
+      width: 380,
+      height: 220,
+      layer: [
+        { data: { values: rows }, mark: { type: "line", point: true }, encoding: { x, y: { field: "td", type: "quantitative", title: "mean TD over concepts", scale: { domain: [0, 1] } }, color: { field: "shots", type: "nominal", title: null } } },
+        { data: { values: [{ chance }] }, mark: { type: "rule", color: "#999", strokeDash: [2, 3] }, encoding: { y: { field: "chance", type: "quantitative" } } },
+        { data: { values: [{ peakLayer }] }, mark: { type: "rule", color: "#444", strokeDash: [6, 3] }, encoding: { x: { field: "peakLayer", type: "quantitative" } } }
+      ]
+    },
+    title
+  )
+}
+
+/** Accuracy against held-out TD at the peak layer, per concept and shot count, with the fitted line. */
+export const llmTdAccuracySpec = (points: readonly LlmConceptPoint[], fit: { slope: number; intercept: number; r2: number }, concepts: readonly string[], title: string): VlSpec => {
+  const values = points.filter((p) => Number.isFinite(p.td) && Number.isFinite(p.accuracy)).map((p) => ({ ...p, shotsLabel: `${p.shots} shots` }))
+  const layers: VlSpec[] = [
+    {
+      data: { values },
+      mark: { type: "point", filled: true, size: 60 },
+      encoding: {
+        x: { field: "td", type: "quantitative", title: "TD at the peak layer (held-out)", scale: { domain: [0, 1] } },
+        y: { field: "accuracy", type: "quantitative", title: "accuracy (greedy exact match)", scale: { domain: [0, 1] } },
+        color: { field: "label", type: "nominal", title: null, scale: conceptColorScale(concepts) },
+        shape: { field: "shotsLabel", type: "nominal", title: null }
+      }
+    }
+  ]
+  if (Number.isFinite(fit.slope))
+    layers.push({
+      data: { values: [0, 1].map((td) => ({ td, accuracy: fit.intercept + fit.slope * td })) },
+      mark: { type: "line", color: "#444", clip: true },
+      encoding: { x: { field: "td", type: "quantitative" }, y: { field: "accuracy", type: "quantitative" } }
+    })
+  return topLevel({ width: 300, height: 260, layer: layers }, `${title} (R^2 ${Number.isFinite(fit.r2) ? fit.r2.toFixed(2) : "n/a"})`)
+}
+
+/** Pairwise TD (two labels at a time, chance 0.5) at the peak layer, one panel per condition. */
+export const llmPairwiseSpec = (matrices: Readonly<Record<string, readonly (readonly number[])[]>>, labels: readonly string[], title: string): VlSpec =>
+  topLevel(
+    {
+      hconcat: Object.entries(matrices).map(([cond, m]) =>
+        matrixPanel({
+          title: cond.replace(":", ", ") + " shots",
+          cells: m.flatMap((row, i) => row.map((value, j) => ({ row: labels[i], col: labels[j], value }))),
+          rows: [...labels],
+          cols: [...labels],
+          rowTitle: "",
+          colTitle: "",
+          valueTitle: "pairwise TD",
+          scheme: "viridis",
+          scaleType: "linear",
+          domain: [0.5, 1],
+          outlineDiagonal: false
+        })
+      )
+    },
+    title
+  )
+
+/** Accuracy change per concept under each intervention (mean over replicates, bars +- sd). */
+export const llmVectorsSpec = (effects: readonly LlmVectorEffect[], concepts: readonly string[], title: string): VlSpec => {
+  const values = effects.map((e) => ({ ...e, kind: `${e.mode} ${e.sign}`, lo: e.meanChange - e.sdChange, hi: e.meanChange + e.sdChange }))
+  const x = { field: "label", type: "nominal", title: null, sort: [...concepts] }
+  return topLevel(
+    {
+      data: { values },
+      facet: { field: "kind", type: "nominal", title: null },
+      columns: 2,
+      spec: {
+        width: 220,
+        height: 150,
+        layer: [
+          { mark: { type: "bar" }, encoding: { x, y: { field: "meanChange", type: "quantitative", title: "accuracy change" }, color: { field: "label", type: "nominal", legend: null, scale: conceptColorScale(concepts) } } },
+          { mark: { type: "rule" }, encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } }
+        ]
+      }
+    },
+    title
+  )
+}
