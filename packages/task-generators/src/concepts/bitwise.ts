@@ -1,6 +1,6 @@
 import { Rng } from "@conceptscope/core"
 import { InvalidTaskParams } from "../errors.js"
-import { type ConceptExample, type ConceptFamily, NULL_CONCEPT, type Split } from "./family.js"
+import { type ConceptExample, type ConceptFamily, NULL_CONCEPT, splitSampler } from "./family.js"
 
 /** The study's six bitwise operators, in its order. */
 export const BITWISE_CONCEPTS = ["AND", "NAND", "OR", "NOR", "XOR", "XNOR"] as const
@@ -44,27 +44,19 @@ export interface BitwiseOptions {
 export function bitwiseFamily(opts: BitwiseOptions): ConceptFamily {
   const { width, testFraction, splitSeed } = opts
   if (!Number.isInteger(width) || width < 1 || width > 12) throw new InvalidTaskParams({ field: "bitwise.width", reason: "must be an integer in 1..12", value: width })
-  if (!(testFraction > 0 && testFraction < 1)) throw new InvalidTaskParams({ field: "bitwise.testFraction", reason: "must be in (0, 1)", value: testFraction })
-  const pairs = 1 << (2 * width)
-  const order = new Rng(splitSeed).fork("bitwise-split").permutation(pairs)
-  const nTest = Math.max(1, Math.round(pairs * testFraction))
-  const splits: Record<Split, number[]> = { test: order.slice(0, nTest), train: order.slice(nTest) }
   const labels = [...BITWISE_CONCEPTS, NULL_CONCEPT]
+  const pairs = Array.from({ length: 1 << (2 * width) }, (_, p) => p)
+  const { testSize, draw } = splitSampler("bitwise", labels, pairs, testFraction, new Rng(splitSeed).fork("bitwise-split"), "pairs")
   return {
     name: "bitwise",
     labels,
-    testSize: nTest,
-    examples(label, split, n, rng) {
-      const pool = splits[split]
-      if (n > pool.length) throw new InvalidTaskParams({ field: "shots", reason: `${n} examples exceed the ${pool.length} ${split} pairs`, value: n })
-      if (!labels.includes(label)) throw new InvalidTaskParams({ field: "concept", reason: `not a bitwise label (${labels.join(", ")})`, value: label })
-      const picked = rng.shuffle(pool).slice(0, n)
-      return picked.map((p): ConceptExample => {
+    testSize,
+    examples: (label, split, n, rng) =>
+      draw(label, split, n, rng).map((p): ConceptExample => {
         const a = p >>> width
         const b = p & ((1 << width) - 1)
         const c = label === NULL_CONCEPT ? rng.int(1 << width) : bitwiseOp(label as BitwiseConcept, a, b, width)
         return { input: `${toBits(a, width)} ${toBits(b, width)}`, output: toBits(c, width) }
       })
-    }
   }
 }

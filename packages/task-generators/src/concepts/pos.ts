@@ -1,6 +1,6 @@
 import { Rng } from "@conceptscope/core"
 import { InvalidTaskParams } from "../errors.js"
-import { type ConceptExample, type ConceptFamily, NULL_CONCEPT, type Split } from "./family.js"
+import { type ConceptExample, type ConceptFamily, NULL_CONCEPT, splitSampler } from "./family.js"
 import { POS_CONCEPTS, type PosConcept, type PosMapping, wordConcepts } from "./pos-classes.js"
 import type { TaggedSentence } from "./tagged-sentence.js"
 
@@ -47,28 +47,18 @@ export function posItems(sentences: readonly TaggedSentence[], mapping: PosMappi
  */
 export function posFamily(sentences: readonly TaggedSentence[], opts: PosOptions): ConceptFamily {
   const items = posItems(sentences, opts.mapping)
-  if (!(opts.testFraction > 0 && opts.testFraction < 1)) throw new InvalidTaskParams({ field: "pos.testFraction", reason: "must be in (0, 1)", value: opts.testFraction })
   if (items.length < 10)
     throw new InvalidTaskParams({ field: "pos.source", reason: `only ${items.length} sentences contain all six concepts (need at least 10)`, value: sentences.length })
-  const order = new Rng(opts.splitSeed).fork("pos-split").shuffle(items)
-  const nTest = Math.max(1, Math.round(items.length * opts.testFraction))
-  const splits: Record<Split, PosItem[]> = { test: order.slice(0, nTest), train: order.slice(nTest) }
   const labels = [...POS_CONCEPTS, NULL_CONCEPT]
+  const { testSize, draw } = splitSampler("pos", labels, items, opts.testFraction, new Rng(opts.splitSeed).fork("pos-split"), "sentences")
   return {
     name: "pos",
     labels,
-    testSize: nTest,
-    examples(label, split, n, rng) {
-      const pool = splits[split]
-      if (n > pool.length) throw new InvalidTaskParams({ field: "shots", reason: `${n} examples exceed the ${pool.length} ${split} sentences`, value: n })
-      if (!labels.includes(label)) throw new InvalidTaskParams({ field: "concept", reason: `not a POS label (${labels.join(", ")})`, value: label })
-      return rng
-        .shuffle(pool)
-        .slice(0, n)
-        .map((it): ConceptExample => ({
-          input: it.text,
-          output: label === NULL_CONCEPT ? it.words[rng.int(it.words.length)] : it.answers[label as PosConcept]
-        }))
-    }
+    testSize,
+    examples: (label, split, n, rng) =>
+      draw(label, split, n, rng).map((it): ConceptExample => ({
+        input: it.text,
+        output: label === NULL_CONCEPT ? it.words[rng.int(it.words.length)] : it.answers[label as PosConcept]
+      }))
   }
 }
