@@ -21,7 +21,7 @@ describe("eslint module boundaries", () => {
   }
 
   it("rejects an import from a lower layer into a higher one", async () => {
-    const errors = await boundaryErrors('import "@conceptscope/reporters"\n', "packages/core/src/__probe.ts")
+    const errors = await boundaryErrors('import "@conceptscope/reporters"\n', "packages/safetensors/src/__probe.ts")
     expect(errors).toHaveLength(1)
     expect(errors[0].message).toContain('tagged with "layer:core"')
   })
