@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { CellSummary } from "../stages/shared/llm-summary.js"
 import type { LlmConfig } from "./llm-config.js"
+import { jsonWithNonFinite, writeAtomic } from "./summary-files.js"
 
 type Reports = readonly { readonly seed: number; readonly label?: string; readonly dir: string }[]
 
@@ -31,20 +32,14 @@ export const summarizeLlm = (_config: LlmConfig, reports: Reports, dir: string) 
         return { seed, model: mine[0]?.model, llm: { ...llm, findings } }
       })
       const out = seeds.length === 1 ? bySeed[0] : { seeds: bySeed }
-      fs.mkdirSync(dir, { recursive: true })
-      const write = (name: string, text: string) => {
-        fs.writeFileSync(path.join(dir, `${name}.tmp-${process.pid}`), text)
-        fs.renameSync(path.join(dir, `${name}.tmp-${process.pid}`), path.join(dir, name))
-      }
-      // non-finite numbers as strings, as JsonSafeNumber writes them in the cells' summaries
-      write("summary.json", JSON.stringify(out, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 1))
+      writeAtomic(path.join(dir, "summary.json"), jsonWithNonFinite(out))
       const lines = bySeed.flatMap((s) => [
         `## seed ${s.seed}`,
         "",
         ...s.llm.findings.map((f) => `- ${f.held === null ? "not tested" : f.held ? "held" : "not held"}: ${f.id}: ${f.claim} (${f.numbers})`),
         ""
       ])
-      write("summary.md", ["# LLM half: the study's claims on this model", "", ...lines].join("\n"))
+      writeAtomic(path.join(dir, "summary.md"), ["# LLM half: the study's claims on this model", "", ...lines].join("\n"))
       const all = bySeed.flatMap((s) => s.llm.findings)
       return { path: path.join(dir, "summary.json"), line: `${all.filter((f) => f.held).length} of ${all.length} findings held` }
     },

@@ -1,15 +1,10 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { jsonWithNonFinite, writeAtomic } from "./summary-files.js"
 import type { SyntheticConfig } from "./synthetic-config.js"
 
 type Reports = readonly { readonly seed: number; readonly label?: string; readonly dir: string }[]
-
-const writeAtomic = (file: string, data: string | Uint8Array) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(`${file}.tmp-${process.pid}`, data)
-  fs.renameSync(`${file}.tmp-${process.pid}`, file)
-}
 
 /**
  * Across the cells of a synthetic sweep, read from the reports' `summary.json`: `seeds.json` and
@@ -64,7 +59,7 @@ export const summarizeSeeds = (config: SyntheticConfig, reports: Reports, dir: s
     const md = diversityMarkdown(r.median, config.name, points)
     yield* Effect.try({
       try: () => {
-        writeAtomic(path.join(dir, "diversity.json"), JSON.stringify(points, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 1) + "\n")
+        writeAtomic(path.join(dir, "diversity.json"), jsonWithNonFinite(points) + "\n")
         writeAtomic(path.join(dir, "diversity.md"), md)
         writeAtomic(path.join(dir, "diversity.svg"), svg.svg)
         writeAtomic(path.join(dir, "diversity.png"), png)

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { LmModelMeta, readLmAccuracy, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
+import { readModelMeta, readLmAccuracy, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
 
 /**
  * One family's report: `summary.json` (CellSummary: the `llm.<family>` numbers and the study's claims as
@@ -43,7 +43,7 @@ export const lmReportStage = defineStage({
     dir: string
   }) =>
     Effect.gen(function* () {
-      const model = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(LmModelMeta)(inputs["lm-model"].manifest.meta))
+      const model = yield* readModelMeta("lm-report", inputs["lm-model"])
       const tdSummary = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(LmTdSummary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-td"].dir, "summary.json"), "utf8"))))
       const prompts = yield* readPrompts(inputs.prompts)
       const labels = tdSummary.labels

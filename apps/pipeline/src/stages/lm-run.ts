@@ -8,7 +8,7 @@ import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
 import { scoreBatch } from "./shared/lm-scoring.js"
-import { LmModelMeta, ANSWERS_SPEC, readPrompts } from "./shared/llm-tables.js"
+import { readModelMeta, ANSWERS_SPEC, readPrompts } from "./shared/llm-tables.js"
 
 /**
  * Run every prompt through the LM once: teacher-forced greedy exact match of the answer (every answer
@@ -35,7 +35,7 @@ export const lmRunStage = defineStage({
   run: ({ params, inputs, dir }: { params: typeof LmRunParams.Type; inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
       yield* useTensorBackend
-      const { dir: modelDir } = yield* stageTry("lm-run", () => Schema.decodeUnknownSync(LmModelMeta)(inputs["lm-model"].manifest.meta))
+      const { dir: modelDir } = yield* readModelMeta("lm-run", inputs["lm-model"])
       const prompts = yield* readPrompts(inputs.prompts)
       const tok = yield* stageTry("lm-run", () => loadTokenizer(modelDir))
       const tokenized = yield* stageTry("lm-run", () => prompts.map((p) => tokenizePrompt(tok, p)))

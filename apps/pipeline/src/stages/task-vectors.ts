@@ -9,7 +9,7 @@ import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
 import { scoreBatch } from "./shared/lm-scoring.js"
-import { LmModelMeta, readAnswers, readPrompts, VECTORS_SPEC } from "./shared/llm-tables.js"
+import { readModelMeta, readAnswers, readPrompts, VECTORS_SPEC } from "./shared/llm-tables.js"
 
 /**
  * Task-vector interventions at one layer (the peak TD layer), at the token before the answer of plain
@@ -49,7 +49,7 @@ export const taskVectorsStage = defineStage({
   run: ({ params, inputs, dir }: { params: typeof TaskVectorsParams.Type; inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-run": ArtifactRef; "lm-td": ArtifactRef }; dir: string }) =>
     Effect.gen(function* () {
       yield* useTensorBackend
-      const { dir: modelDir } = yield* stageTry("task-vectors", () => Schema.decodeUnknownSync(LmModelMeta)(inputs["lm-model"].manifest.meta))
+      const { dir: modelDir } = yield* readModelMeta("task-vectors", inputs["lm-model"])
       const prompts = yield* readPrompts(inputs.prompts)
       const answers = yield* readAnswers(inputs["lm-run"])
       const reader = yield* stagePromise("task-vectors", () => ActivationReader.open(inputs["lm-run"].dir))

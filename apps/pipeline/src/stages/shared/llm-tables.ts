@@ -1,6 +1,6 @@
 import type { ArtifactRef } from "@conceptscope/artifacts"
 import { Schema } from "effect"
-import { readRecords } from "./io.js"
+import { readRecords, stageTry } from "./io.js"
 
 /** The metadata of the lm-model stage: where the checkpoint is, its content fingerprint and its dimensions. */
 export const LmModelMeta = Schema.Struct({
@@ -10,6 +10,9 @@ export const LmModelMeta = Schema.Struct({
   nLayers: Schema.Int,
   dModel: Schema.Int
 })
+
+/** The lm-model metadata an LLM stage's input carries (where the checkpoint is, its fingerprint, its dimensions). */
+export const readModelMeta = (stage: string, ref: ArtifactRef) => stageTry(stage, () => Schema.decodeUnknownSync(LmModelMeta)(ref.manifest.meta))
 
 /**
  * The tables the LLM stages write, and their readers (one place per format).
