@@ -65,7 +65,7 @@ describe("configs", () => {
     expect(config.compute).toEqual({ batchSize: 256 })
     expect(config.eval.seedOffset).toBe(1)
     expect(config.probe.seedOffset).toBe(2)
-    expect(config.criteria).toEqual({ maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2, maxCouplingPValue: 0.05, couplingPermutations: 999 })
+    expect(config.criteria).toEqual({ maxFinalNmse: 0.1, maxTdFirstAboveChance: 0.15, minTdFinal: 0.9, minPatchingRatio: 2, maxCouplingPValue: 0.05, couplingSurrogates: 999 })
     expect(config.twoCluster).toEqual({ learnedFactor: 3, minLossRatio: 2 })
     expect(config.probe.selectionFraction).toBe(0.5)
     expect(config.patching).toMatchObject({ layer: "report", mode: "subspace", positions: "query" })

@@ -24,11 +24,11 @@ describe("report data", () => {
       { step, concept: 1, nmse: 0.05 + 0.9 * l1[i] }
     ])
     const td = steps.map((step, i) => ({ step, perConcept: [0.25 + 0.7 * (1 - l0[i]), 0.25 + 0.001 * (i % 2)] }))
-    const c = basisCoupling(loss, td, 2, { permutations: 199, seed: 1 })
+    const c = basisCoupling(loss, td, 2, { surrogates: 199, seed: 1 })
     expect(c.perBasis[0].pValue).toBeLessThan(0.05)
     expect(Math.abs(c.perBasis[0].lagSteps!)).toBeLessThan(50)
     expect(c.perBasis[1].pValue).toBeGreaterThan(0.05)
-    expect(basisCoupling(loss.slice(0, 4), td.slice(0, 2), 2, { permutations: 9, seed: 1 }).perBasis[0].lossHalfStep).toBeNull()
+    expect(basisCoupling(loss.slice(0, 4), td.slice(0, 2), 2, { surrogates: 9, seed: 1 }).perBasis[0].lossHalfStep).toBeNull()
   })
 
   it("finds the two-cluster stage in a staircase, and none when bases drop together or never", () => {
@@ -84,7 +84,7 @@ describe("report data", () => {
       concepts: ["B1", "B2", "B3", "B4"],
       finalNmsePerConcept: [0.05, 0.4, 0.02, 0.03],
       td: { position: 10, layer: 2, layerChosenOn: "selection split", first: 0.25, final: 0.9, peakLayerAllSequences: 3, queryToken: { position: 10, layer: 2, layerChosenOn: "selection split", first: 0.25, final: 0.9 }, groups: null },
-      coupling: { permutations: 999, perBasis },
+      coupling: { surrogates: 999, perBasis },
       twoCluster: { step: 5, learned: [0], lossRatio: 4 },
       patching: { positions: "query", layer: 2, layerChosenOn: "report layer", checkpoints: [pn("two-cluster"), pn("final")], queryToken: { offDiagonalOverBaseline: 5, selfOverBaseline: 1.1 }, byLayer: [] },
       nmse: { k: 5, step: 10, model: 0.02, leastSquares: 0.3, bayesOracle: 0.01, bayesOptimal: 0.005 },

@@ -1,6 +1,6 @@
 import { Rng } from "@conceptscope/core"
 import { describe, expect, it } from "vitest"
-import { conceptCoupling, spearman } from "../src/index.js"
+import { conceptCoupling, pearson, phaseSurrogates, spearman } from "../src/index.js"
 
 /** 24 checkpoints over 10,000 steps, dense early and sparse late (as the training stage keeps them). */
 const steps = Array.from({ length: 24 }, (_, i) => Math.round(10_000 * (i / 23) ** 2)).map((s, i) => s + i)
@@ -50,4 +50,53 @@ describe("per-concept coupling with a null", () => {
     expect(flat).toMatchObject({ tdHalfStep: null, lagSteps: null, pValue: 1, lagPValue: null })
     expect(() => conceptCoupling(steps.slice(0, 2), [1, 0], [0, 1])).toThrow(/at least 3 checkpoints/)
   })
+
+  it("is calibrated: on unrelated noisy curves, p <= 0.05 about 5% of the time", () => {
+    // white measurement noise on both curves: the increments are MA(1) (lag-1 autocorrelation -0.5),
+    // which a permutation null ignores (it rejects 10-15% of the time; tools/src/coupling-calibration.ts)
+    const rng = new Rng(3)
+    const sims = 300
+    let rejections = 0
+    for (let k = 0; k < sims; k++) {
+      const loss = steps.map(() => 1 + 0.02 * rng.normal())
+      const td = steps.map(() => 0.25 + 0.03 * rng.normal())
+      if (conceptCoupling(steps, loss, td, { surrogates: 199, seed: k }).pValue <= 0.05) rejections++
+    }
+    // binomial(300, 0.05): mean 15, sd 3.8; 27 is 3 sd above
+    expect(rejections).toBeLessThanOrEqual(27)
+    expect(rejections).toBeGreaterThanOrEqual(5)
+  })
+})
+
+describe("phase-randomised surrogates", () => {
+  const periodogram = (x: readonly number[]) => {
+    const n = x.length
+    const m = x.reduce((s, v) => s + v, 0) / n
+    return Array.from({ length: n }, (_, k) => {
+      let re = 0
+      let im = 0
+      x.forEach((v, t) => {
+        re += (v - m) * Math.cos((2 * Math.PI * k * t) / n)
+        im += (v - m) * Math.sin((2 * Math.PI * k * t) / n)
+      })
+      return re * re + im * im
+    })
+  }
+
+  for (const n of [7, 8, 23]) {
+    it(`keep the periodogram and change the timing (n = ${n})`, () => {
+      const rng = new Rng(n)
+      const x = Array.from({ length: n }, (_, t) => Math.sin(t / 2) + 0.3 * rng.normal() + 5)
+      const draw = phaseSurrogates(x, new Rng(1))
+      const px = periodogram(x)
+      const correlations: number[] = []
+      for (let d = 0; d < 20; d++) {
+        const s = draw()
+        expect(s.reduce((a, v) => a + v, 0)).toBeCloseTo(0, 9) // mean removed
+        periodogram(s).forEach((v, k) => expect(v).toBeCloseTo(px[k], 6))
+        correlations.push(pearson(x, s))
+      }
+      expect(Math.min(...correlations)).toBeLessThan(0.9) // not the series itself
+    })
+  }
 })

@@ -21,7 +21,7 @@ export const renderMarkdown = (input: ReportInput, figures: readonly RenderedFig
   if (rows.length > 0) {
     out.push("", `| ${PER_CONCEPT_HEADER.join(" | ")} |`, `|---|${PER_CONCEPT_HEADER.slice(1).map(() => "---:").join("|")}|`)
     for (const r of rows) out.push(`| ${r.map(cell).join(" | ")} |`)
-    out.push("", `p: share of ${s.coupling.permutations} permutations of the TD rates whose correlation with the loss rates reaches the observed one.`)
+    out.push("", `p: share of ${s.coupling.surrogates} phase-randomised surrogates of the TD increments (same spectrum, random timing) whose correlation with the loss decrements reaches the observed one.`)
   }
   out.push("", "## Figures", "")
   for (const f of figures) {

@@ -19,7 +19,7 @@ export interface EmergenceCriteria {
   readonly minTdFinal: number
   /** patching at the final checkpoint: mean off-diagonal NMSE at least this multiple of the self-patch mean */
   readonly minPatchingRatio: number
-  /** every basis's loss-TD rate correlation significant at this level (permutation p-value) */
+  /** every basis's loss-TD rate correlation significant at this level (surrogate p-value) */
   readonly maxCouplingPValue: number
 }
 

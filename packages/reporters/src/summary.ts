@@ -61,9 +61,9 @@ export const Summary = Schema.Struct({
     /** overlapping bases: TD of the basis groups, and mean pairwise TD within vs across groups (final checkpoint, report layer) */
     groups: Schema.NullOr(Schema.Struct({ groupTd: Num, withinPairwise: Num, acrossPairwise: Num }))
   }),
-  /** per basis: loss and TD (that basis's recall at the report layer) halfway steps, their lag and the rate correlation with its permutation p-value */
+  /** per basis: loss and TD (that basis's recall at the report layer) halfway steps, their lag and the correlation of per-interval changes with its surrogate p-value */
   coupling: Schema.Struct({
-    permutations: Int,
+    surrogates: Int,
     perBasis: mutableArray(
       Schema.Struct({ basis: Int, lossHalfStep: Steps, tdHalfStep: Steps, lagSteps: Steps, rateCorrelation: Num, pValue: Num, lagPValue: Schema.NullOr(Num) })
     )

@@ -149,7 +149,7 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       groups: null
     },
     coupling: {
-      permutations: 999,
+      surrogates: 999,
       perBasis: [
         { basis: 0, lossHalfStep: 10000, tdHalfStep: 10400, lagSteps: 400, rateCorrelation: 0.93, pValue: 0.001, lagPValue: 0.05 },
         { basis: 1, lossHalfStep: 36000, tdHalfStep: 37000, lagSteps: 1000, rateCorrelation: 0.88, pValue: 0.002, lagPValue: 0.1 },

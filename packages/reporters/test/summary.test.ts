@@ -44,7 +44,7 @@ describe("Summary schema and summary.json", () => {
     }
     const r2 = await run(decodeSummaryJson('{"config": 3'))
     expect(r2._tag).toBe("Left")
-    const bad = { ...JSON.parse(JSON.stringify(makeReportInput().summary)), coupling: { permutations: 9, perBasis: [{ basis: "x" }] } }
+    const bad = { ...JSON.parse(JSON.stringify(makeReportInput().summary)), coupling: { surrogates: 9, perBasis: [{ basis: "x" }] } }
     expect(Schema.decodeUnknownEither(Summary)(bad)._tag).toBe("Left")
   })
 })

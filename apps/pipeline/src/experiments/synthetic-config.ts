@@ -112,10 +112,10 @@ export const CriteriaSchema = Schema.Struct({
   minTdFinal: Schema.optionalWith(Prob, { default: () => 0.9 }),
   /** Patching at the final checkpoint: mean off-diagonal loss at least this multiple of the self-patch (diagonal) mean. */
   minPatchingRatio: Schema.optionalWith(PositiveNumber, { default: () => 2 }),
-  /** Every basis's loss-TD coupling significant at this level (permutation p-value of the rate correlation). */
+  /** Every basis's loss-TD coupling significant at this level (surrogate p-value of the increment correlation). */
   maxCouplingPValue: Schema.optionalWith(Prob, { default: () => 0.05 }),
-  /** Permutations behind each coupling p-value. */
-  couplingPermutations: Schema.optionalWith(PosInt, { default: () => 999 })
+  /** Phase-randomised surrogates of the TD increments behind each coupling p-value. */
+  couplingSurrogates: Schema.optionalWith(PosInt, { default: () => 999 })
 })
 
 export const SyntheticFields = {

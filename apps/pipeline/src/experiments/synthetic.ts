@@ -194,7 +194,7 @@ const report = entry({
       // the cell's own config: its seed and grid point, not the sweep's lists (a cell's report does not change with the grid)
       config: Schema.encodeSync(SyntheticConfigSchema)({ ...cellConfig, seeds: [seed], task: cellTask(config.task, seed) }),
       notes: config.notes,
-      criteria: (({ couplingPermutations: _n, ...c }) => c)(config.criteria),
+      criteria: (({ couplingSurrogates: _n, ...c }) => c)(config.criteria),
       concepts: config.task.families ? [...config.task.families] : Array.from({ length: config.task.nBases }, (_, c) => `B${c + 1}`),
       taskDescription: task,
       oracleDescription: oracle,
@@ -209,7 +209,7 @@ const report = entry({
       patchingPositions: typeof config.patching.positions === "string" ? config.patching.positions : config.patching.positions.join(","),
       twoCluster: up.evaluate.twoCluster as TwoCluster,
       groups: config.task.layout === "overlapping" && !config.task.families ? Array.from(basisGroups(config.task)) : null,
-      couplingPermutations: config.criteria.couplingPermutations,
+      couplingSurrogates: config.criteria.couplingSurrogates,
       seed,
       nExamples: K
     }

@@ -43,7 +43,7 @@ export const ReportParams = Schema.Struct({
   patchingPositions: Schema.String,
   twoCluster: TwoCluster,
   groups: Schema.NullOr(Schema.Array(Schema.Int)),
-  couplingPermutations: Schema.Int.pipe(Schema.positive()),
+  couplingSurrogates: Schema.Int.pipe(Schema.positive()),
   seed: Schema.Int,
   nExamples: Schema.Int.pipe(Schema.positive())
 })

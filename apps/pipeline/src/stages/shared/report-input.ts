@@ -8,14 +8,14 @@ export { lossByStep }
 
 /**
  * Per basis, the coupling of its loss curve and its own TD curve (that basis's recall at the report
- * layer and position) over checkpoints: halfway steps, lag, rate correlation with a permutation
+ * layer and position) over checkpoints: halfway steps, lag, increment correlation with a phase-randomised
  * p-value (see `conceptCoupling`). Fewer than 3 checkpoints give no coupling (NaN / null).
  */
 export function basisCoupling(
   loss: ReturnType<typeof lossByStep>,
   tdSeries: readonly Pick<TDRow, "step" | "perConcept">[],
   nConcepts: number,
-  opts: { readonly permutations: number; readonly seed: number }
+  opts: { readonly surrogates: number; readonly seed: number }
 ): Summary["coupling"] {
   const steps = tdSeries.map((t) => t.step)
   const perBasis = Array.from({ length: nConcepts }, (_, c) => {
@@ -23,9 +23,9 @@ export function basisCoupling(
     const td = tdSeries.map((t) => t.perConcept[c])
     if (steps.length < 3 || [...l, ...td].some((v) => !Number.isFinite(v)))
       return { basis: c, lossHalfStep: null, tdHalfStep: null, lagSteps: null, rateCorrelation: NaN, pValue: NaN, lagPValue: null }
-    return { basis: c, ...conceptCoupling(steps, l, td, { permutations: opts.permutations, seed: opts.seed * 101 + c }) }
+    return { basis: c, ...conceptCoupling(steps, l, td, { surrogates: opts.surrogates, seed: opts.seed * 101 + c }) }
   })
-  return { permutations: opts.permutations, perBasis }
+  return { surrogates: opts.surrogates, perBasis }
 }
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN)
@@ -75,7 +75,7 @@ export function findings(criteria: EmergenceCriteria, s: Summary, concepts: read
   const coupled = s.coupling.perBasis.filter((b) => b.pValue <= criteria.maxCouplingPValue)
   if (s.coupling.perBasis.some((b) => Number.isFinite(b.pValue)))
     out.push(
-      `Loss-TD coupling (rate correlation over checkpoints against ${s.coupling.permutations} permutations): significant at p <= ${criteria.maxCouplingPValue} for ` +
+      `Loss-TD coupling (correlation of per-interval changes over checkpoints against ${s.coupling.surrogates} phase-randomised surrogates): significant at p <= ${criteria.maxCouplingPValue} for ` +
         (coupled.length ? coupled.map((b) => `${name(b.basis)} (p ${f2(b.pValue)}, lag ${b.lagSteps === null ? "n/a" : Math.round(b.lagSteps)} steps)`).join(", ") : "no concept") +
         `.`
     )
@@ -132,7 +132,7 @@ export interface ReportData {
   readonly twoCluster: TwoCluster
   /** [concept] group of each basis, or null */
   readonly groups: readonly number[] | null
-  readonly couplingPermutations: number
+  readonly couplingSurrogates: number
   readonly seed: number
   readonly nExamples: number
   readonly backend: string
@@ -175,7 +175,7 @@ export function reportInput(d: ReportData): ReportInput {
       queryToken: { position: d.queryPosition, layer: d.queryLayer, layerChosenOn: d.queryLayerChosenOn, first: query[0]?.tdHeldOut ?? NaN, final: query[query.length - 1]?.tdHeldOut ?? NaN },
       groups: d.groups && finalRow ? { groupTd: finalRow.groupTd, ...groupPairwise(finalRow.pairwise, d.groups) } : null
     },
-    coupling: basisCoupling(loss, report, C, { permutations: d.couplingPermutations, seed: d.seed }),
+    coupling: basisCoupling(loss, report, C, { surrogates: d.couplingSurrogates, seed: d.seed }),
     twoCluster: d.twoCluster ? { step: d.twoCluster.step, learned: [...d.twoCluster.learned], lossRatio: d.twoCluster.lossRatio } : null,
     patching: atHeadline.length
       ? {
