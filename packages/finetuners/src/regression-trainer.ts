@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { onWasm, type RegressionTransformer } from "@conceptscope/model-runners"
-import { Adam, type AdamOptions } from "./adam.js"
+import type { Adam, AdamOptions } from "./adam.js"
+import { ParamUpdater } from "./param-updater.js"
 import { DivergedError, ResumeError, TrainingConfigError } from "./errors.js"
 
 /**
@@ -42,24 +43,19 @@ export function resolveMicroBatch(model: RegressionTransformer, batch: number, n
 }
 
 export class RegressionTrainer {
-  readonly adam: Adam
   private readonly vars: Map<string, tf.Variable>
-  private readonly master = new Map<string, Float32Array>()
+  private readonly updater: ParamUpdater
 
   constructor(
     readonly model: RegressionTransformer,
     readonly opts: TrainerOptions
   ) {
     this.vars = model.parameters()
-    const shapes = new Map<string, number[]>()
-    for (const [n, v] of this.vars) {
-      shapes.set(n, v.shape)
-      this.master.set(n, v.dataSync().slice() as Float32Array)
-    }
-    this.adam = new Adam(opts.adam, shapes)
-    if (opts.clipGradNorm !== undefined && !(opts.clipGradNorm > 0)) {
-      throw new TrainingConfigError({ field: "clipGradNorm", reason: `must be > 0, got ${opts.clipGradNorm}` })
-    }
+    this.updater = new ParamUpdater(this.vars, opts.adam, opts.clipGradNorm)
+  }
+
+  get adam(): Adam {
+    return this.updater.adam
   }
 
   /** Number of updates done so far (the model is "at step" this). */
@@ -122,25 +118,8 @@ export class RegressionTrainer {
     }
     if (g === null) throw new TrainingConfigError({ field: "batch", reason: "empty batch" })
     if (!Number.isFinite(lossValue)) throw new DivergedError({ step: this.step, loss: lossValue })
-    let scale = 1
-    if (this.opts.clipGradNorm !== undefined) {
-      const norm = Adam.gradNorm(g)
-      if (norm > this.opts.clipGradNorm) scale = this.opts.clipGradNorm / (norm + 1e-6)
-    }
-    this.adam.step(this.master, g, scale, lr)
-    this.writeBack()
+    this.updater.apply(g, lr)
     return lossValue
-  }
-
-  /** Copy the master weights into the model's variables. */
-  private writeBack(): void {
-    const copy = !onWasm() // wasm copies tensor data on creation; other backends may keep a reference
-    tf.tidy(() => {
-      for (const [n, v] of this.vars) {
-        const data = this.master.get(n) as Float32Array
-        v.assign(tf.tensor(copy ? data.slice() : data, v.shape))
-      }
-    })
   }
 
   /** Save the optimizer state (Adam m, v and step count). */
@@ -164,6 +143,6 @@ export class RegressionTrainer {
     if (this.adam.t !== step) {
       throw new ResumeError({ file: optimizerPath, reason: `optimizer state is at step ${this.adam.t}, resume asked for step ${step}` })
     }
-    for (const [n, v] of this.vars) this.master.set(n, v.dataSync().slice() as Float32Array)
+    this.updater.reloadMaster()
   }
 }

@@ -1,10 +1,9 @@
-import { note, progress } from "@conceptscope/core"
 import { RegressionTransformer, type RegressionTransformerConfig } from "@conceptscope/model-runners"
 import { defaultAdam } from "./adam.js"
 import { RegressionTrainer } from "./regression-trainer.js"
 import { checkpointSchedule } from "./schedule.js"
 import { TrainingConfigError } from "./errors.js"
-import { RunDir } from "./run-dir.js"
+import { runTrainingLoop } from "./training-loop.js"
 
 /**
  * Training loop of the regression transformer (study defaults: Adam lr 1e-4, betas (0.9, 0.9999),
@@ -98,54 +97,29 @@ export async function trainRegression(opts: TrainRegressionOptions): Promise<Tra
     typeof opts.checkpoints === "number" || opts.checkpoints === undefined
       ? checkpointSchedule(steps, opts.checkpoints ?? 20)
       : [...opts.checkpoints].sort((a, b) => a - b)
-  const wanted = new Set(schedule)
-
-  const run = opts.runDir === undefined ? null : new RunDir(opts.runDir)
-  const resumed = run?.open() ?? null
-  if (resumed !== null) {
-    if (resumed > steps) throw new TrainingConfigError({ field: "runDir", reason: `${run!.dir} holds a run at step ${resumed}, beyond ${steps} steps` })
-    const state = run!.statePaths(resumed)
-    await trainer.resume(resumed, state.weights, state.optimizer)
-    note(opts.label ?? "train", `resuming from step ${resumed} (${run!.dir})`)
-  }
-  const start = resumed ?? 0
-  const every = opts.stateEvery ?? Math.max(1, Math.ceil(steps / 40))
-  if (!Number.isInteger(every) || every < 1) throw new TrainingConfigError({ field: "stateEvery", reason: `${every}` })
-  /** After the update that reached `step`: checkpoint, callback, resumable state. */
-  const reached = async (step: number) => {
-    const isCheckpoint = wanted.has(step)
-    if (isCheckpoint && run) await model.save(run.checkpointPath(step), { step: String(step) })
-    if (isCheckpoint && opts.onCheckpoint) await opts.onCheckpoint(step, model, trainer)
-    if (run && (isCheckpoint || step % every === 0)) {
-      const state = run.statePaths(step)
-      await trainer.saveState(state.weights, state.optimizer)
-      run.commitState(step)
+  const loop = await runTrainingLoop(
+    {
+      get step() {
+        return trainer.step
+      },
+      update: (s, lr) => {
+        const batch = opts.sampleBatch(batchSize, s)
+        return trainer.update(batch.xs, batch.ys, batchSize, K, lr)
+      },
+      saveCheckpoint: (file, step) => model.save(file, { step: String(step) }),
+      saveState: (w, o) => trainer.saveState(w, o),
+      resume: (step, w, o) => trainer.resume(step, w, o)
+    },
+    {
+      steps,
+      checkpoints: schedule,
+      runDir: opts.runDir,
+      stateEvery: opts.stateEvery,
+      lrAt: opts.lrAt,
+      onCheckpoint: opts.onCheckpoint ? (step) => opts.onCheckpoint!(step, model, trainer) : undefined,
+      onStep: opts.onStep,
+      label: opts.label ?? "train"
     }
-  }
-  if (resumed === null) await reached(0)
-  const losses = new Float32Array(steps - start)
-  const bar = progress(opts.label ?? "train", steps - start)
-  let ema = NaN
-  let updateMs = 0
-  let lastYield = performance.now()
-  for (let s = start; s < steps; s++) {
-    const batch = opts.sampleBatch(batchSize, s)
-    const lr = opts.lrAt ? opts.lrAt(s) : undefined
-    const t0 = performance.now()
-    const loss = trainer.update(batch.xs, batch.ys, batchSize, K, lr)
-    updateMs += performance.now() - t0
-    losses[s - start] = loss
-    ema = Number.isNaN(ema) ? loss : 0.98 * ema + 0.02 * loss
-    opts.onStep?.(s, loss)
-    bar.tick(1, `step ${s + 1} loss ${loss.toFixed(4)} (ema ${ema.toFixed(4)})`)
-    await reached(s + 1)
-    // let timers and I/O run now and then (lock heartbeats, signals): the updates themselves are synchronous
-    if (performance.now() - lastYield > 500) {
-      await new Promise((r) => setImmediate(r))
-      lastYield = performance.now()
-    }
-  }
-  const msPerStep = steps > start ? updateMs / (steps - start) : 0
-  bar.done(`loss ema ${ema.toFixed(4)}, ${msPerStep.toFixed(1)} ms/step`)
-  return { model, trainer, startStep: start, resumedFrom: resumed, finalStep: steps, losses, checkpointSteps: schedule, msPerStep }
+  )
+  return { model, trainer, startStep: loop.startStep, resumedFrom: loop.resumedFrom, finalStep: steps, losses: loop.losses, checkpointSteps: schedule, msPerStep: loop.msPerStep }
 }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedKernelsActive, fusedRope } from "@conceptscope/kernels"
-import { softcap } from "./ops.js"
+import { recordingGradients, softcap } from "./ops.js"
 
 /**
  * Attention pieces shared by the Hugging Face decoders: rotary embeddings (with Llama-3 and linear
@@ -57,7 +57,7 @@ export function applyRope(x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.T
   const rows = x.shape[0]
   const dim = cos.shape[2] as number
   const x3 = tf.reshape(x, [rows, heads, dim]) // [rows, heads, dim]
-  if (fusedKernelsActive() && x.dtype === "float32") return tf.reshape(fusedRope(x3, cos, sin), [rows, heads * dim])
+  if (fusedKernelsActive() && !recordingGradients() && x.dtype === "float32") return tf.reshape(fusedRope(x3, cos, sin), [rows, heads * dim])
   const [x1, x2] = tf.split(x3, 2, 2) // [rows, heads, dim/2] each
   const rot = tf.concat([tf.neg(x2), x1], 2) // [rows, heads, dim]
   return tf.reshape(tf.add(tf.mul(x3, cos), tf.mul(rot, sin)), [rows, heads * dim])
@@ -108,7 +108,7 @@ export interface AttnHooks {
 export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, d: AttnDims, o: { scale: number; softcap?: number; mask: tf.Tensor }, hooks: AttnHooks = {}): tf.Tensor {
   const { T, B, H, Hkv, hd } = d
   const Tk = k.shape[0] / B
-  if (!hooks.pattern && fusedAttentionActive()) {
+  if (!hooks.pattern && fusedAttentionActive() && !recordingGradients()) {
     const q3 = tf.reshape(q, [T, B * H, hd]) // [T, B*H, hd]
     const k3 = tf.reshape(k, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]
     const v3 = tf.reshape(v, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]

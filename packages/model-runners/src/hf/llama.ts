@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import type { HookName } from "@conceptscope/core"
 import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention.js"
 import { ConfigReader, isRotaryBuffer, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
-import { activation, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops.js"
+import { activation, embedRows, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops.js"
 
 /**
  * Llama family: Llama 2, Llama 3 / 3.1 / 3.2 (llama3 RoPE scaling, tied embeddings), Mistral, Qwen2
@@ -217,7 +217,7 @@ export class Llama implements Architecture {
   }
 
   embed(w: Weights, ids: tf.Tensor, ctx: ForwardContext): tf.Tensor {
-    return hook(ctx, "hook_embed", tf.gather(w.get("model.embed_tokens.weight") as tf.Tensor, ids)) // [T*B, d]
+    return hook(ctx, "hook_embed", embedRows(w.get("model.embed_tokens.weight") as tf.Tensor, ids)) // [T*B, d]
   }
 
   block(l: number, w: Weights, h0: tf.Tensor, ctx: ForwardContext): tf.Tensor {

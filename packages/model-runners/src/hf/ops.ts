@@ -7,8 +7,39 @@ import { gelu } from "../layers.js"
  * [rows, features] with rows = pos*batch (position-major, as everywhere in model-runners).
  * Weights keep the Hugging Face layout: nn.Linear weight W [out, in] (y = x W^T + b).
  * With the native kernels, RMSNorm and the gated MLP's act(gate) * up run as one forward-only kernel
- * each (the HF decoders are never differentiated).
+ * each; while gradients are recorded (the embedded LM's pretraining) the differentiable tfjs ops run
+ * instead.
  */
+
+/** True inside tf.variableGrads / tf.grads (the engine is recording a tape). */
+export const recordingGradients = (): boolean => (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()
+
+/**
+ * Rows of the embedding matrix: E [V, d], ids [rows] int32 -> [rows, d]. tf.gather's gradient needs
+ * UnsortedSegmentSum, which the wasm backend lacks, so under a tape the gradient is a scatter-add in JS
+ * (dE[ids[r]] += dy[r]).
+ */
+export function embedRows(E: tf.Tensor, ids: tf.Tensor): tf.Tensor {
+  if (!recordingGradients()) return tf.gather(E, ids)
+  const [V, d] = E.shape as [number, number]
+  const lookup = tf.customGrad(((e: tf.Tensor, i: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([i])
+    return {
+      value: tf.gather(e, i),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const idx = saved[0].dataSync()
+        const g = dy.dataSync()
+        const out = new Float32Array(V * d)
+        for (let r = 0; r < idx.length; r++) {
+          const o = idx[r] * d
+          for (let j = 0; j < d; j++) out[o + j] += g[r * d + j]
+        }
+        return [tf.tensor2d(out, [V, d]), tf.zerosLike(saved[0])]
+      }
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (e: tf.Tensor, i: tf.Tensor) => tf.Tensor
+  return lookup(E, ids)
+}
 
 /** x [rows, in] W [out, in] (+ b [out]) -> [rows, out]. */
 export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
@@ -22,7 +53,7 @@ export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  * x [rows, d], w [d].
  */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): tf.Tensor {
-  if (fusedKernelsActive() && x.dtype === "float32" && w.dtype === "float32") return fusedRmsNorm(x, w, eps, onePlus)
+  if (fusedKernelsActive() && !recordingGradients() && x.dtype === "float32" && w.dtype === "float32") return fusedRmsNorm(x, w, eps, onePlus)
   const r = tf.rsqrt(tf.add(tf.mean(tf.mul(x, x), -1, true), eps)) // [rows, 1]
   return tf.mul(tf.mul(x, r), onePlus ? tf.add(w, 1) : w)
 }
@@ -60,7 +91,7 @@ export function activation(name: string): ((x: tf.Tensor) => tf.Tensor) | null {
 /** The gated MLP's act(g) * u (Llama's SwiGLU, Gemma's GeGLU); g, u [rows, f]. */
 export function gatedAct(act: (x: tf.Tensor) => tf.Tensor, g: tf.Tensor, u: tf.Tensor): tf.Tensor {
   const kind: GatedAct | null = act === silu ? "silu" : act === gelu ? "gelu_tanh" : null
-  if (kind && fusedKernelsActive() && g.dtype === "float32" && u.dtype === "float32") return fusedGatedAct(g, u, kind)
+  if (kind && fusedKernelsActive() && !recordingGradients() && g.dtype === "float32" && u.dtype === "float32") return fusedGatedAct(g, u, kind)
   return tf.mul(act(g), u)
 }
 

@@ -1,0 +1,187 @@
+import * as tf from "@tensorflow/tfjs"
+import { Rng } from "@conceptscope/core"
+import { saveSafetensors, type TensorData } from "@conceptscope/safetensors"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { ModelConfigError } from "../errors.js"
+import { HookRunner } from "../hook-points.js"
+import { ConfigReader, type ForwardContext } from "./architecture.js"
+import type { BuiltTokenizer } from "./build-tokenizer.js"
+import { Llama, llamaFromConfig } from "./llama.js"
+
+/**
+ * A Llama-architecture LM trained here: the runner's own `Llama` decoder (the code that runs any Llama
+ * checkpoint) applied to weights held as tf.Variables under their Hugging Face names, so the trained model
+ * is written as a normal HF directory (`config.json`, `model.safetensors`, `tokenizer.json`) and loads
+ * through `CausalLM` like any checkpoint. Under a gradient tape the forward-only fused kernels step aside
+ * (ops.ts `recordingGradients`); the matrix products stay on the native kernels.
+ */
+export interface LlamaSize {
+  readonly nLayers: number
+  readonly dModel: number
+  readonly nHeads: number
+  readonly nKvHeads: number
+  readonly intermediate: number
+  readonly maxPositions: number
+  readonly ropeTheta: number
+}
+
+export interface SpecialIds {
+  readonly bos: number
+  readonly eos: number
+  readonly pad: number
+}
+
+/** config.json of a tied-embedding Llama with `vocab` tokens (HF LlamaConfig fields). */
+export function llamaConfigJson(size: LlamaSize, vocab: number, ids: SpecialIds): Record<string, unknown> {
+  for (const [k, v] of Object.entries(size)) if (!(Number.isFinite(v) && v > 0)) throw new ModelConfigError({ field: k, reason: `must be a positive number, got ${v}` })
+  if (size.dModel % size.nHeads !== 0) throw new ModelConfigError({ field: "dModel", reason: `${size.dModel} is not a multiple of nHeads ${size.nHeads}` })
+  if (size.nHeads % size.nKvHeads !== 0) throw new ModelConfigError({ field: "nKvHeads", reason: `nHeads ${size.nHeads} is not a multiple of ${size.nKvHeads}` })
+  if ((size.dModel / size.nHeads) % 2 !== 0) throw new ModelConfigError({ field: "nHeads", reason: `head size ${size.dModel / size.nHeads} must be even (rotary embeddings)` })
+  return {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    vocab_size: vocab,
+    hidden_size: size.dModel,
+    intermediate_size: size.intermediate,
+    num_hidden_layers: size.nLayers,
+    num_attention_heads: size.nHeads,
+    num_key_value_heads: size.nKvHeads,
+    hidden_act: "silu",
+    max_position_embeddings: size.maxPositions,
+    rms_norm_eps: 1e-5,
+    rope_theta: size.ropeTheta,
+    tie_word_embeddings: true,
+    attention_bias: false,
+    mlp_bias: false,
+    bos_token_id: ids.bos,
+    eos_token_id: ids.eos,
+    pad_token_id: ids.pad,
+    torch_dtype: "float32"
+  }
+}
+
+export class TrainableLlama {
+  readonly arch: Llama
+  readonly params: Map<string, tf.Variable>
+
+  private constructor(
+    readonly config: Record<string, unknown>,
+    weights: ReadonlyMap<string, Float32Array>
+  ) {
+    this.arch = new Llama(llamaFromConfig(new ConfigReader("config.json", config), "llama"))
+    this.params = new Map()
+    for (const spec of this.specs()) {
+      const data = weights.get(spec.name)
+      const size = spec.shape.reduce((a, b) => a * b, 1)
+      if (!data || data.length !== size) throw new ModelConfigError({ field: spec.name, reason: `need ${size} values, got ${data?.length ?? "none"}` })
+      const init = tf.tensor(data, [...spec.shape])
+      this.params.set(spec.name, tf.variable(init, true)) // engine-unique names: several models may coexist
+      init.dispose()
+    }
+  }
+
+  /** Every weight the architecture reads, once (the tied embedding appears in embed and final). */
+  specs() {
+    const all = [...this.arch.embedWeights(), ...Array.from({ length: this.arch.dims.nLayers }, (_, l) => this.arch.layerWeights(l)).flat(), ...this.arch.finalWeights()]
+    return [...new Map(all.map((w) => [w.name, w])).values()]
+  }
+
+  /**
+   * Hugging Face's initialisation for Llama (`_init_weights` with initializer_range 0.02): every matrix
+   * N(0, 0.02^2), RMSNorm weights 1; drawn from `seed` in a fixed order of names.
+   */
+  static init(config: Record<string, unknown>, seed: number): TrainableLlama {
+    const probe = new Llama(llamaFromConfig(new ConfigReader("config.json", config), "llama"))
+    const all = [...probe.embedWeights(), ...Array.from({ length: probe.dims.nLayers }, (_, l) => probe.layerWeights(l)).flat(), ...probe.finalWeights()]
+    const rng = new Rng(seed)
+    const weights = new Map<string, Float32Array>()
+    for (const w of all) {
+      if (weights.has(w.name)) continue
+      const size = w.shape.reduce((a, b) => a * b, 1)
+      weights.set(w.name, w.shape.length === 1 ? new Float32Array(size).fill(1) : rng.fork(w.name).normals(size, 0.02))
+    }
+    return new TrainableLlama(config, weights)
+  }
+
+  static fromWeights(config: Record<string, unknown>, weights: ReadonlyMap<string, Float32Array>): TrainableLlama {
+    return new TrainableLlama(config, weights)
+  }
+
+  /**
+   * Logits of right-padded rows: ids [B*T] row-major (row b, position t at b*T + t) -> [T*B, V]
+   * position-major (row t*B + b). Positions are 0..T-1; causal attention keeps padding at the end of a
+   * row from reaching any earlier token.
+   */
+  logits(ids: Int32Array, B: number, T: number): tf.Tensor {
+    const { dims } = this.arch
+    const pm = new Int32Array(T * B) // [T*B] position-major
+    const positions = new Int32Array(T * B)
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        pm[t * B + b] = ids[b * T + t]
+        positions[t * B + b] = t
+      }
+    const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, {})
+    const ctx: ForwardContext = { T, B, positions, pad: null, hooks, shared: new Map(), kv: null }
+    const w = this.params as ReadonlyMap<string, tf.Tensor>
+    try {
+      let h = this.arch.embed(w, tf.tensor1d(pm, "int32"), ctx) // [T*B, d]
+      for (let l = 0; l < dims.nLayers; l++) h = this.arch.block(l, w, h, ctx)
+      return this.arch.final(w, h, ctx) // [T*B, V]
+    } finally {
+      tf.dispose([...ctx.shared.values()])
+    }
+  }
+
+  /**
+   * Mean next-token cross-entropy over the targets: ids, targets [B*T] row-major, targets[b*T + t] the
+   * token to predict after position t, or -1 for none (padding, unscored tokens).
+   */
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number): tf.Scalar {
+    const V = this.arch.dims.vocab
+    const pm = new Int32Array(T * B) // targets position-major
+    let count = 0
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++) {
+        const y = targets[b * T + t]
+        pm[t * B + b] = y
+        if (y >= 0) count++
+      }
+    if (count === 0) throw new ModelConfigError({ field: "targets", reason: "no token to predict in the batch" })
+    const logp = tf.logSoftmax(this.logits(ids, B, T)) // [T*B, V]
+    const onehot = tf.oneHot(tf.tensor1d(pm, "int32"), V) // [T*B, V]; -1 gives a zero row
+    return tf.div(tf.neg(tf.sum(tf.mul(logp, onehot))), count) as tf.Scalar
+  }
+
+  /** A copy of every weight. */
+  weights(): Map<string, Float32Array> {
+    return new Map([...this.params].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]))
+  }
+
+  dispose(): void {
+    tf.dispose([...this.params.values()])
+  }
+}
+
+/**
+ * Write a Hugging Face model directory: config.json, generation_config.json, model.safetensors (float32),
+ * tokenizer.json and tokenizer_config.json. Files are written into `dir`, which the caller creates fresh
+ * (the artifact store publishes it atomically).
+ */
+export async function writeHfDirectory(dir: string, config: Record<string, unknown>, weights: ReadonlyMap<string, Float32Array>, tokenizer: BuiltTokenizer, metadata: Record<string, string> = {}): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true })
+  const tensors = new Map<string, TensorData>()
+  const probe = TrainableLlama.fromWeights(config, weights)
+  try {
+    for (const s of probe.specs()) tensors.set(s.name, { shape: s.shape, data: weights.get(s.name) as Float32Array })
+  } finally {
+    probe.dispose()
+  }
+  await saveSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt", ...metadata })
+  const json = (f: string, v: unknown) => fs.writeFileSync(path.join(dir, f), JSON.stringify(v, null, 2) + "\n")
+  json("config.json", config)
+  json("generation_config.json", { bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, pad_token_id: tokenizer.padId })
+  json("tokenizer.json", tokenizer.tokenizer)
+  json("tokenizer_config.json", tokenizer.config)
+}
