@@ -1,7 +1,4 @@
-import * as tf from "@tensorflow/tfjs"
-import { initBackend } from "@conceptscope/model-runners"
-const info = await initBackend("auto"); console.log(info)
-const E = tf.variable(tf.randomNormal([10, 4]))
-const ids = tf.tensor1d([1, 2, 2, 5], "int32")
-try { const g = tf.variableGrads(() => tf.sum(tf.gather(E, ids)) as tf.Scalar, [E]); console.log("gather grad ok", g.grads[E.name].arraySync()[2]) } catch (e) { console.log("gather grad fails:", String(e).slice(0, 200)) }
-console.log((tf.engine() as any).isTapeOn())
+import { Schema } from "effect"
+import { LlmModelSchema, EmbeddedLmSchema } from "../../apps/pipeline/src/experiments/llm-config.js"
+console.log(JSON.stringify(Schema.decodeUnknownEither(EmbeddedLmSchema)({})).slice(0, 400))
+console.log(JSON.stringify(Schema.decodeUnknownEither(LlmModelSchema, { onExcessProperty: "error" })({ embedded: {} })).slice(0, 600))

@@ -16,12 +16,60 @@ const Fraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
 export const FAMILIES = ["pos", "bitwise"] as const
 export type FamilyName = (typeof FAMILIES)[number]
 
-export const LlmModelSchema = Schema.Struct({
+const ExecMode = Schema.optionalWith(Schema.Literal("auto", "memory", "streamed"), { default: () => "auto" as const })
+
+/** A local Hugging Face checkpoint. */
+export const LocalModelSchema = Schema.Struct({
   /** A local Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer.json): absolute or relative to the working directory. */
   dir: Schema.String.pipe(Schema.minLength(1)),
   /** "auto": in memory when the float32 weights fit (at most 3 GB), else streamed layer by layer. */
-  mode: Schema.optionalWith(Schema.Literal("auto", "memory", "streamed"), { default: () => "auto" as const })
+  mode: ExecMode
 })
+
+const opt = <S extends Schema.Schema.Any>(s: S, d: Schema.Schema.Type<S>) => Schema.optionalWith(s, { default: () => d as never })
+/** A struct whose every field has a default, so `{}` or any part of it decodes. */
+const withDefaults = <F extends Schema.Struct.Fields>(fields: F) => {
+  const struct = Schema.Struct(fields)
+  return Schema.optionalWith(struct, { default: () => Schema.decodeUnknownSync(struct as unknown as Schema.Schema<unknown>)({}) as never })
+}
+const Weight = Schema.Number.pipe(Schema.positive())
+const Share = Schema.Number.pipe(Schema.between(0, 1))
+
+/**
+ * The embedded LM: a small Llama pretrained by the pipeline on ICL episodes of both families (train
+ * splits only) and plain sentences. Concept frequencies are deliberately unequal (`corpus.weights`, the
+ * labels missing there get 1).
+ */
+export const EmbeddedLmSchema = Schema.Struct({
+  size: withDefaults({ nLayers: opt(PosInt, 6), dModel: opt(PosInt, 128), nHeads: opt(PosInt, 4), nKvHeads: opt(PosInt, 2), intermediate: opt(PosInt, 256) }),
+  /** Words in the tokenizer besides the special tokens and single characters. */
+  vocabWords: opt(PosInt, 2000),
+  corpus: withDefaults({
+    familyWeights: opt(Schema.Struct({ pos: Weight, bitwise: Weight }), { pos: 1, bitwise: 1 }),
+    weights: opt(Schema.Record({ key: Schema.String, value: Weight }), { AND: 30, NAND: 20, OR: 20, NOR: 12, XOR: 10, XNOR: 8, Noun: 30, Verb: 25, Adjective: 15, Preposition: 12, Pronoun: 10, Adverb: 8 }),
+    nullFraction: opt(Share, 0.1),
+    instructedFraction: opt(Share, 0.2),
+    plainFraction: opt(Share, 0.1),
+    minShots: opt(NonNegInt, 0),
+    maxShots: opt(NonNegInt, 6),
+    /** Documents the tokenizer's vocabulary is counted on. */
+    tokenizerDocs: opt(PosInt, 4000)
+  }),
+  train: withDefaults({
+    steps: opt(PosInt, 1000),
+    batchSize: opt(PosInt, 16),
+    /** Documents are cut to this many tokens (also max_position_embeddings). */
+    maxTokens: opt(PosInt, 256),
+    lr: opt(Schema.Number.pipe(Schema.positive()), 2e-3),
+    warmupSteps: opt(NonNegInt, 50),
+    gradClip: opt(Schema.Number.pipe(Schema.positive()), 1),
+    checkpoints: opt(PosInt, 4)
+  })
+})
+
+export const LlmModelSchema = Schema.Union(LocalModelSchema, Schema.Struct({ embedded: EmbeddedLmSchema, mode: ExecMode }))
+export type LlmModel = typeof LlmModelSchema.Type
+export const isEmbedded = (m: LlmModel): m is Extract<LlmModel, { embedded: unknown }> => "embedded" in m
 
 export const PosSourceSchema = Schema.Struct({
   /** A CoNLL-U (.conllu) or Penn Treebank (.pos word/TAG, .mrg trees) file; default: the shipped UD English EWT dev split. */
@@ -98,8 +146,19 @@ interface Issue {
 
 export function llmConfigIssues(c: Fields): Issue[] {
   const issues: Issue[] = []
-  const dir = path.resolve(c.model.dir)
-  if (!fs.existsSync(path.join(dir, "config.json"))) issues.push({ path: ["model", "dir"], message: `${dir} has no config.json (a local Hugging Face checkpoint directory is needed)` })
+  if (isEmbedded(c.model)) {
+    const e = c.model.embedded
+    if (c.seeds.length !== 1)
+      issues.push({ path: ["seeds"], message: "an embedded model is pretrained on one seed's train split; list one seed (another seed's queries would be in that split)" })
+    if (e.corpus.maxShots < e.corpus.minShots) issues.push({ path: ["model", "embedded", "corpus", "maxShots"], message: `${e.corpus.maxShots} is below minShots ${e.corpus.minShots}` })
+    if (e.train.warmupSteps >= e.train.steps) issues.push({ path: ["model", "embedded", "train", "warmupSteps"], message: `${e.train.warmupSteps} is not below steps (${e.train.steps})` })
+    if (e.size.dModel % e.size.nHeads !== 0 || (e.size.dModel / e.size.nHeads) % 2 !== 0)
+      issues.push({ path: ["model", "embedded", "size", "nHeads"], message: `dModel ${e.size.dModel} must split into ${e.size.nHeads} heads of even size` })
+    if (e.size.nHeads % e.size.nKvHeads !== 0) issues.push({ path: ["model", "embedded", "size", "nKvHeads"], message: `nHeads ${e.size.nHeads} is not a multiple of ${e.size.nKvHeads}` })
+  } else {
+    const dir = path.resolve(c.model.dir)
+    if (!fs.existsSync(path.join(dir, "config.json"))) issues.push({ path: ["model", "dir"], message: `${dir} has no config.json (a local Hugging Face checkpoint directory is needed)` })
+  }
   if (c.pos.corpus !== undefined && c.families.includes("pos") && !fs.existsSync(path.resolve(c.pos.corpus)))
     issues.push({ path: ["pos", "corpus"], message: `${path.resolve(c.pos.corpus)} does not exist` })
   if (c.td.k > 2 * c.perConcept - 1)

@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { defineExperiment, stageEntry } from "../experiment/table.js"
 import { modelFiles } from "../stages/lm-model.js"
-import { type FamilyName, type LlmConfig, LlmConfigSchema } from "./llm-config.js"
+import { type FamilyName, isEmbedded, type LlmConfig, LlmConfigSchema } from "./llm-config.js"
 
 /**
  * The LLM experiment (the study's Part 2): concept task families as ICL prompts for a causal LM from a
@@ -34,11 +34,27 @@ function corpusSha(file: string): string {
 
 const lmModel = entry({
   name: "lm-model",
-  packages: ["model-runners", "artifacts"],
+  packages: ["model-runners", "finetuners", "task-generators", "artifacts"],
   upstream: [],
   params: ({ config }) => {
-    const dir = path.resolve(config.model.dir)
-    return { dir, files: modelFiles(dir) }
+    const m = config.model
+    if (!isEmbedded(m)) {
+      const dir = path.resolve(m.dir)
+      return { source: "dir" as const, dir, files: modelFiles(dir) }
+    }
+    // the embedded LM reads both families whatever the cell's family, so both cells share one model
+    const corpusFile = config.pos.corpus ? path.resolve(config.pos.corpus) : null
+    return {
+      source: "embedded" as const,
+      embedded: {
+        ...m.embedded,
+        pos: { corpus: corpusFile, sha256: corpusSha(corpusFile ?? DEFAULT_CORPUS), mapping: config.pos.mapping, testFraction: config.pos.testFraction },
+        bitwise: { width: config.bitwise.width, testFraction: config.bitwise.testFraction },
+        template: config.template,
+        instructions: config.instructions,
+        splitSeed: config.seeds[0]
+      }
+    }
   },
   load: () => import("../stages/lm-model.js").then((m) => m.lmModelStage)
 })

@@ -1,18 +1,32 @@
 import type { ArtifactRef } from "@conceptscope/artifacts"
 import { Schema } from "effect"
+import * as path from "node:path"
 import { readRecords, stageTry } from "./io.js"
 
-/** The metadata of the lm-model stage: where the checkpoint is, its content fingerprint and its dimensions. */
+/** Where the embedded LM's Hugging Face directory lies inside the lm-model artifact. */
+export const EMBEDDED_MODEL_DIR = "model"
+
+/**
+ * The metadata of the lm-model stage: where the checkpoint is (absolute, or relative to the artifact for
+ * the embedded LM), its content fingerprint, its dimensions and, for the embedded LM, its pretraining.
+ */
 export const LmModelMeta = Schema.Struct({
   dir: Schema.String,
   fingerprint: Schema.String,
   modelType: Schema.String,
   nLayers: Schema.Int,
-  dModel: Schema.Int
+  dModel: Schema.Int,
+  pretraining: Schema.NullOr(
+    Schema.Struct({ finalLoss: Schema.NullOr(Schema.Number), msPerStep: Schema.Number, resumedFrom: Schema.NullOr(Schema.Int), vocab: Schema.Int, tokensPerStep: Schema.Number })
+  )
 })
 
-/** The lm-model metadata an LLM stage's input carries (where the checkpoint is, its fingerprint, its dimensions). */
-export const readModelMeta = (stage: string, ref: ArtifactRef) => stageTry(stage, () => Schema.decodeUnknownSync(LmModelMeta)(ref.manifest.meta))
+/** The lm-model metadata an LLM stage's input carries, with `dir` resolved to an absolute path. */
+export const readModelMeta = (stage: string, ref: ArtifactRef) =>
+  stageTry(stage, () => {
+    const meta = Schema.decodeUnknownSync(LmModelMeta)(ref.manifest.meta)
+    return { ...meta, dir: path.isAbsolute(meta.dir) ? meta.dir : path.join(ref.dir, meta.dir) }
+  })
 
 /**
  * The tables the LLM stages write, and their readers (one place per format).

@@ -1,0 +1,109 @@
+import { CausalLM, initBackend, loadTokenizer } from "@conceptscope/model-runners"
+import { bitwiseFamily, DEFAULT_CORPUS, DEFAULT_TEMPLATE, episode, posFamily, PTB_MAPPING, readCorpus } from "@conceptscope/task-generators"
+import { Rng } from "@conceptscope/core"
+import * as tf from "@tensorflow/tfjs"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { DEFAULT_INSTRUCTIONS } from "../src/experiments/llm-config.js"
+import { corpusOptions, type EmbeddedParams } from "../src/stages/shared/embedded-lm.js"
+import { CLI, tmp, writeConfig } from "./helpers.js"
+
+/**
+ * The embedded LM: its pretraining corpus never shows an evaluation query (checked against the families'
+ * test splits, rebuilt independently), and the lm-model stage pretrains a tiny Llama, writes a Hugging Face
+ * directory into its artifact that the runner loads, and is cached on a rerun.
+ */
+const params = (splitSeed: number): EmbeddedParams => ({
+  size: { nLayers: 1, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 },
+  vocabWords: 50,
+  corpus: { familyWeights: { pos: 1, bitwise: 1 }, weights: { AND: 5 }, nullFraction: 0.1, instructedFraction: 0.2, plainFraction: 0.2, minShots: 0, maxShots: 4, tokenizerDocs: 50 },
+  train: { steps: 3, batchSize: 2, maxTokens: 64, lr: 1e-3, warmupSteps: 1, gradClip: 1, checkpoints: 1 },
+  pos: { corpus: null, sha256: "x", mapping: PTB_MAPPING, testFraction: 0.2 },
+  bitwise: { width: 5, testFraction: 0.2 },
+  template: DEFAULT_TEMPLATE,
+  instructions: DEFAULT_INSTRUCTIONS,
+  splitSeed
+})
+
+describe("the embedded LM's pretraining corpus", () => {
+  it("holds only train-split inputs of both families, unequal concept frequencies and instructed episodes", () => {
+    const p = params(3)
+    const opts = corpusOptions(p)
+    // the test splits as the prompts stage draws them for seed 3
+    const rng = new Rng(0)
+    const bits = bitwiseFamily({ width: 5, testFraction: 0.2, splitSeed: 3 })
+    const bitTest = new Set(bits.examples("AND", "test", bits.testSize, rng).map((e) => e.input))
+    const pos = posFamily(readCorpus(DEFAULT_CORPUS), { mapping: PTB_MAPPING, testFraction: 0.2, splitSeed: 3 })
+    const posTest = pos.examples("Noun", "test", pos.testSize, rng).map((e) => e.input)
+    expect(bitTest.size).toBe(Math.round(1024 * 0.2)) // every test pair
+    const counts = new Map<string, number>()
+    let instructed = 0
+    for (let i = 0; i < 1500; i++) {
+      const e = episode(opts, 12345, i)
+      if (e.label) counts.set(e.label, (counts.get(e.label) ?? 0) + 1)
+      if (e.instructed) instructed++
+      for (const m of e.text.matchAll(/Input: ([01]{5} [01]{5})\n/g)) expect(bitTest.has(m[1]), `test pair ${m[1]} in document ${i}`).toBe(false)
+      for (const s of posTest) expect(e.text.includes(s), `test sentence in document ${i}`).toBe(false)
+    }
+    expect(counts.get("AND")!).toBeGreaterThan(2.5 * counts.get("XOR")!) // weight 5 against 1
+    expect(instructed).toBeGreaterThan(100)
+  })
+})
+
+describe("the lm-model stage on an embedded LM", () => {
+  const work = tmp("cs-emb-")
+  const store = path.join(work, "store")
+  const cfg = {
+    experiment: "llm",
+    name: "emb-tiny",
+    description: "test",
+    seeds: [2],
+    model: { embedded: { size: { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 }, vocabWords: 60, corpus: { tokenizerDocs: 40, maxShots: 2 }, train: { steps: 4, batchSize: 2, maxTokens: 96, warmupSteps: 1, checkpoints: 2 } } },
+    families: ["bitwise"],
+    shots: [1],
+    perConcept: 4,
+    td: { k: 3 },
+    promptingShots: null,
+    taskVectors: { shots: 1 }
+  }
+  /** stdout and stderr of a sweep through lm-model (it must succeed) */
+  const sweep = () => {
+    const r = spawnSync(process.execPath, [CLI, "sweep", "--config", path.join(work, "tiny.json"), "--store", store, "--out", path.join(work, "out"), "--until", "lm-model"], { encoding: "utf8" })
+    expect(r.status, r.stderr).toBe(0)
+    return r.stdout + r.stderr
+  }
+  let first = ""
+  beforeAll(async () => {
+    writeConfig(work, cfg)
+    first = sweep()
+    await initBackend("auto")
+  })
+
+  it("writes a Hugging Face directory that the runner loads, with its tokenizer", () => {
+    const stageDir = path.join(store, "lm-model")
+    const [key] = fs.readdirSync(stageDir).filter((d) => !d.startsWith("."))
+    const modelDir = path.join(stageDir, key, "model")
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]) expect(fs.existsSync(path.join(modelDir, f)), f).toBe(true)
+    const manifest = JSON.parse(fs.readFileSync(path.join(stageDir, key, "manifest.json"), "utf8"))
+    expect(manifest.meta).toMatchObject({ dir: "model", modelType: "llama", nLayers: 2, dModel: 16 })
+    expect(manifest.meta.pretraining.finalLoss).toBeGreaterThan(0)
+    const lm = CausalLM.load(modelDir)
+    const tok = loadTokenizer(modelDir)
+    const ids = tok.encode("Input: 00101 11100\nOutput: 00100")
+    expect(ids[0]).toBe(1) // BOS
+    const { logits } = lm.forward({ ids: [ids] })
+    expect(logits!.shape).toEqual([1, ids.length, lm.arch.dims.vocab])
+    expect(Number.isFinite(tf.sum(logits!).dataSync()[0])).toBe(true)
+    tf.dispose(logits!)
+    lm.dispose()
+  })
+
+  it("is cached: a second sweep trains nothing", () => {
+    expect(first).toMatch(/lm-model\] computed/)
+    const again = sweep()
+    expect(again).toMatch(/lm-model\] cache hit/)
+    expect(again).not.toMatch(/pretrain\]/)
+  })
+})
