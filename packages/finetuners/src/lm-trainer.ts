@@ -42,7 +42,13 @@ export class LmTrainer {
     if (ids.length !== B * T || targets.length !== B * T) throw new TrainingConfigError({ field: "batch", reason: `ids ${ids.length} and targets ${targets.length} values for B ${B} x T ${T}` })
     const names = [...this.model.params.keys()]
     const vars = names.map((n) => this.model.params.get(n) as tf.Variable)
-    const { value, grads } = tf.variableGrads(() => this.model.loss(ids, targets, B, T), vars)
+    let r: { value: tf.Scalar; grads: tf.NamedTensorMap }
+    try {
+      r = tf.variableGrads(() => this.model.loss(ids, targets, B, T), vars)
+    } finally {
+      this.model.release()
+    }
+    const { value, grads } = r
     const loss = value.dataSync()[0]
     value.dispose()
     if (!Number.isFinite(loss)) {

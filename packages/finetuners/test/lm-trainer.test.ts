@@ -35,6 +35,7 @@ describe("embedded LM pretraining", () => {
     const names = ["model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.layers.1.input_layernorm.weight", "model.norm.weight"]
     const vars = names.map((n) => model.params.get(n)!)
     const { grads, value } = tf.variableGrads(() => model.loss(batch.ids, batch.targets, batch.B, batch.T), vars)
+    model.release()
     value.dispose()
     const lossAt = () => tf.tidy(() => model.loss(batch.ids, batch.targets, batch.B, batch.T).dataSync()[0])
     const rng = new Rng(9)

@@ -52,12 +52,24 @@ export function ropeTables(positions: Int32Array, invFreq: Float64Array): { cos:
   return { cos: tf.tensor3d(cos, [positions.length, 1, dim]), sin: tf.tensor3d(sin, [positions.length, 1, dim]) }
 }
 
+/**
+ * The fused rope kernel with its gradient: RoPE rotates each pair (x_i, x_{i+dim/2}) by the angle whose
+ * cos / sin the tables hold, so the gradient is the rotation by minus that angle, the same kernel with -sin.
+ */
+function ropeWithGrad(x3: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([])
+    return { value: fusedRope(x, cos, sin), gradFunc: (dy: tf.Tensor) => [fusedRope(dy, cos, tf.neg(sin))] }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Tensor
+  return f(x3)
+}
+
 /** x [rows, heads*dim] -> x cos + rotate_half(x) sin, rotate_half(x) = cat(-x2, x1) (one native kernel when active). */
 export function applyRope(x: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
   const rows = x.shape[0]
   const dim = cos.shape[2] as number
   const x3 = tf.reshape(x, [rows, heads, dim]) // [rows, heads, dim]
-  if (fusedKernelsActive() && !recordingGradients() && x.dtype === "float32") return tf.reshape(fusedRope(x3, cos, sin), [rows, heads * dim])
+  if (fusedKernelsActive() && x.dtype === "float32") return tf.reshape(recordingGradients() ? ropeWithGrad(x3, cos, sin) : fusedRope(x3, cos, sin), [rows, heads * dim])
   const [x1, x2] = tf.split(x3, 2, 2) // [rows, heads, dim/2] each
   const rot = tf.concat([tf.neg(x2), x1], 2) // [rows, heads, dim]
   return tf.reshape(tf.add(tf.mul(x3, cos), tf.mul(rot, sin)), [rows, heads * dim])

@@ -8,6 +8,7 @@ import { HookRunner } from "../hook-points.js"
 import { ConfigReader, type ForwardContext } from "./architecture.js"
 import type { BuiltTokenizer } from "./build-tokenizer.js"
 import { Llama, llamaFromConfig } from "./llama.js"
+import { recordingGradients } from "./ops.js"
 
 /**
  * A Llama-architecture LM trained here: the runner's own `Llama` decoder (the code that runs any Llama
@@ -64,6 +65,7 @@ export function llamaConfigJson(size: LlamaSize, vocab: number, ids: SpecialIds)
 export class TrainableLlama {
   readonly arch: Llama
   readonly params: Map<string, tf.Variable>
+  private readonly retained: tf.Tensor[] = []
 
   private constructor(
     readonly config: Record<string, unknown>,
@@ -130,8 +132,15 @@ export class TrainableLlama {
       for (let l = 0; l < dims.nLayers; l++) h = this.arch.block(l, w, h, ctx)
       return this.arch.final(w, h, ctx) // [T*B, V]
     } finally {
-      tf.dispose([...ctx.shared.values()])
+      // under a tape the backward pass still reads the mask and rotary tables: kept until release()
+      if (recordingGradients()) this.retained.push(...ctx.shared.values())
+      else tf.dispose([...ctx.shared.values()])
     }
+  }
+
+  /** Free what forward passes under a tape kept for their backward pass (call after the gradients). */
+  release(): void {
+    tf.dispose(this.retained.splice(0))
   }
 
   /**
@@ -160,6 +169,7 @@ export class TrainableLlama {
   }
 
   dispose(): void {
+    this.release()
     tf.dispose([...this.params.values()])
   }
 }
