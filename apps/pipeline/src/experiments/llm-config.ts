@@ -57,8 +57,9 @@ export const EmbeddedLmSchema = Schema.Struct({
   }),
   train: withDefaults({
     steps: opt(PosInt, 1000),
-    batchSize: opt(PosInt, 16),
-    /** Documents are cut to this many tokens (also max_position_embeddings). */
+    /** Rows per update, each `maxTokens` tokens of whole documents packed end to end. */
+    batchSize: opt(PosInt, 8),
+    /** Tokens per row (also max_position_embeddings). */
     maxTokens: opt(PosInt, 256),
     lr: opt(Schema.Number.pipe(Schema.positive()), 2e-3),
     warmupSteps: opt(NonNegInt, 50),

@@ -71,7 +71,7 @@ export function corpusOptions(p: EmbeddedParams): EpisodeOptions {
   }
 }
 
-/** Documents of the corpus are episode(opts, corpusSeed, index); batch s holds documents s*B .. s*B + B-1. */
+/** Documents of the corpus are episode(opts, corpusSeed, index), the index a hash of (step, row, k). */
 const corpusSeed = (p: EmbeddedParams) => hashString(`embedded-corpus:${p.splitSeed}`)
 
 /**
@@ -94,17 +94,20 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
   const { train } = p
   const config = llamaConfigJson({ ...p.size, maxPositions: train.maxTokens, ropeTheta: 10000 }, tokenizer.vocab.size, { bos: tokenizer.bosId, eos: tokenizer.eosId, pad: tokenizer.padId })
   let tokens = 0
+  // each row packs whole documents (BOS ... EOS) drawn for (step, row) until maxTokens are filled, the last
+  // one cut: no padding, and the batch is a function of the step alone
   const sampleBatch = (step: number): LmBatch => {
     const B = train.batchSize
-    const docs = Array.from({ length: B }, (_, b) => [...tok.encode(episode(opts, seed, step * B + b).text), tokenizer.eosId].slice(0, train.maxTokens))
-    const T = Math.max(...docs.map((d) => d.length))
-    const ids = new Int32Array(B * T).fill(tokenizer.padId) // [B*T] right-padded
+    const T = train.maxTokens
+    const ids = new Int32Array(B * T) // [B*T] row-major
     const targets = new Int32Array(B * T).fill(-1)
-    docs.forEach((d, b) => {
-      ids.set(d, b * T)
-      for (let t = 0; t + 1 < d.length; t++) targets[b * T + t] = d[t + 1]
-    })
-    tokens += docs.reduce((a, d) => a + d.length, 0)
+    for (let b = 0; b < B; b++) {
+      const row: number[] = []
+      for (let k = 0; row.length < T + 1; k++) row.push(...tok.encode(episode(opts, seed, hashString(`${step}:${b}:${k}`)).text), tokenizer.eosId)
+      ids.set(row.slice(0, T), b * T)
+      targets.set(row.slice(1, T + 1), b * T)
+    }
+    tokens += B * T
     return { ids, targets, B, T }
   }
   const result = await pretrainLm({
