@@ -1,15 +1,16 @@
 /**
  * `npm run bench:torch`: the project's training step against the same model in PyTorch, interleaved in
- * one invocation so both see the same machine state. For each model (the GPT config of issue 4 and the
- * quick preset's regression transformer) and each of `--rounds` rounds: the tfjs step (native kernels
+ * one invocation so both see the same machine state. For each model (the GPT config of issue 4, the
+ * quick preset's regression transformer and the embedded LM) and each of `--rounds` rounds: the tfjs step (native kernels
  * as installed; `--stock` adds a CONCEPTSCOPE_NATIVE=0 run), then tools/torch/bench_step.py at every
- * thread count 1..nproc. Each side runs in its own process (peak RSS is per process). Reports the best
+ * thread count 1..nproc (the embedded LM: tools/torch/bench_lm_step.py). Each side runs in its own process (peak RSS is per process). Reports the best
  * (minimum) time of each side over rounds and the ratio tfjs / PyTorch-best. PyTorch runs only when
  * Debian's python3-torch is importable by /usr/bin/python3 (or $CONCEPTSCOPE_PYTHON).
  * The `llm` model: forward pass (logits at every position, batch 4 x 128 tokens) of a ~100M-parameter
  * Llama-shaped random checkpoint (tools/src/tiny-checkpoints, size 100m, made once in the temp dir),
  * in memory and layer-streamed mode, against tools/torch/bench_forward.py; reported as tokens/s.
- * `--only=gpt,quick,llm` picks models.
+ * `embedded` is the embedded LM's training step (6 x 128 Llama, 8 x 256 tokens).
+ * `--only=gpt,quick,embedded,llm` picks models.
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -29,8 +30,8 @@ const opt = (name: string, dflt: number): number => {
 const rounds = opt("rounds", 3)
 const stockToo = argv.includes("--stock")
 const only = argv.find((a) => a.startsWith("--only="))?.slice(7)
-const models = (only ?? "gpt,quick,llm").split(",")
-const STEPS: Record<string, [number, number]> = { gpt: [3, 1], quick: [20, 3] } // [timed, warm-up]
+const models = (only ?? "gpt,quick,embedded,llm").split(",")
+const STEPS: Record<string, [number, number]> = { gpt: [3, 1], quick: [20, 3], embedded: [5, 2] } // [timed, warm-up]
 
 interface Sample {
   readonly ms: number
@@ -114,7 +115,8 @@ const main = async () => {
       }
       if (torch)
         for (const t of threads) {
-          const j = runJson(python, ["tools/torch/bench_step.py", "--model", model === "quick" ? "regression" : "gpt", "--threads", String(t), "--steps", String(steps), "--warmup", String(warmup)])
+          const script = model === "embedded" ? ["tools/torch/bench_lm_step.py"] : ["tools/torch/bench_step.py", "--model", model === "quick" ? "regression" : "gpt"]
+          const j = runJson(python, [...script, "--threads", String(t), "--steps", String(steps), "--warmup", String(warmup)])
           add(`PyTorch ${t} thread(s)`, { ms: j.ms_per_step as number, rss: j.peak_rss_mb as number })
           process.stderr.write(`  ${model} round ${r + 1}: PyTorch ${t} thread(s) ${(j.ms_per_step as number).toFixed(1)} ms, ${(j.peak_rss_mb as number).toFixed(0)} MB\n`)
         }
