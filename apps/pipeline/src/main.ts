@@ -4,13 +4,14 @@ import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
-import { DEFAULT_CONFIG, loadConfig } from "./config/load.js"
+import { DEFAULT_CONFIG, type LoadedConfig, loadConfig } from "./config/load.js"
+import { readSuite } from "./config/suite.js"
 import { InProcessExecutor } from "./executor.js"
 
 const BACKENDS = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const
 
 const configOpt = Options.text("config").pipe(
-  Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (quick, emergence, emergence-fresh, overlapping, paper)"),
+  Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (default: quick then llm/embedded; quick, emergence, emergence-fresh, overlapping, diversity, paper, llm/embedded, llm/llama-3.1-8b, ...)"),
   Options.withDefault(process.env.CONCEPTSCOPE_CONFIG ?? DEFAULT_CONFIG)
 )
 const setOpt = Options.text("set").pipe(Options.repeated, Options.withDescription("override a config field: --set train.steps=500"))
@@ -28,6 +29,29 @@ const backendOf = (name: string) =>
 const untilOpt = Options.text("until").pipe(Options.withDescription("stop after this stage (and the stages it needs); default: the report"), Options.optional)
 const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDescription("cells run at once in this process"), Options.withDefault(1))
 
+interface SweepOptions {
+  readonly set: readonly string[]
+  readonly store: Option.Option<string>
+  readonly out: string
+  readonly backend: (typeof BACKENDS)[number]
+  readonly concurrency: number
+}
+
+/** Sweep one config through `until` (default: its report); returns the report paths. */
+const sweepOne = (loaded: LoadedConfig, until: string | undefined, o: SweepOptions) =>
+  Effect.gen(function* () {
+    // loaded on demand, so that `validate` and `--help` start without stage code
+    const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
+    const name = loaded.experiment.configName(loaded.config)
+    const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
+    const waiting = (owner: LockOwner, kind: string, key: string) =>
+      note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
+    const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
+    return yield* sweep({ loaded, until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
+  })
+
+const stageNames = (l: LoadedConfig) => l.experiment.entries.map((e) => e.name)
+
 const sweepCmd = Command.make(
   "sweep",
   { config: configOpt, set: setOpt, store: storeOpt, out: outOpt, backend: backendOpt, until: untilOpt, concurrency: concurrencyOpt },
@@ -36,23 +60,23 @@ const sweepCmd = Command.make(
       const t0 = performance.now()
       const backend = yield* backendOf(o.backend)
       if (o.concurrency < 1) return yield* Effect.fail(new ParamsError({ file: "--concurrency", field: String(o.concurrency), reason: "at least 1 cell at a time" }))
-      const loaded = yield* loadConfig(o.config, o.set)
       const until = Option.getOrUndefined(o.until)
-      const names = loaded.experiment.entries.map((e) => e.name)
-      if (until !== undefined && !names.includes(until))
-        return yield* Effect.fail(new ParamsError({ file: "--until", field: until, reason: `not a stage of experiment ${loaded.experiment.name} (${names.join(", ")})` }))
-      // loaded on demand, so that `validate` and `--help` start without stage code
-      const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
-      const name = loaded.experiment.configName(loaded.config)
-      const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
-      const waiting = (owner: LockOwner, kind: string, key: string) =>
-        note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
-      const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(backend), InProcessExecutor(o.concurrency))
-      const outcome = yield* sweep({ loaded, until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
+      const suite = yield* Effect.try({ try: () => readSuite(o.config), catch: (e) => e as ParamsError })
+      if (suite && (o.set.length > 0 || Option.isSome(o.store)))
+        return yield* Effect.fail(new ParamsError({ file: suite.file, field: o.set.length > 0 ? "--set" : "--store", reason: "a suite sweeps several configs, each with its own store; run one member with --config to override it" }))
+      const members = yield* Effect.forEach(suite ? suite.members : [o.config], (m) => loadConfig(m, o.set))
+      // --until names a stage: a suite runs the member that has it, through that stage
+      const runs = until === undefined ? members : members.filter((l) => stageNames(l).includes(until))
+      if (until !== undefined && runs.length === 0)
+        return yield* Effect.fail(
+          new ParamsError({ file: "--until", field: until, reason: `not a stage of ${members.map((l) => `experiment ${l.experiment.name} (${stageNames(l).join(", ")})`).join(" or ")}` })
+        )
+      const reports: string[] = []
+      for (const loaded of runs) reports.push(...(yield* sweepOne(loaded, until, { ...o, backend })).reports)
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
-      if (outcome.reports.length) {
-        yield* Console.log(`Report${outcome.reports.length > 1 ? "s" : ""} (${secs}s):`)
-        for (const r of outcome.reports) yield* Console.log(`  ${r}`)
+      if (reports.length) {
+        yield* Console.log(`Report${reports.length > 1 ? "s" : ""} (${secs}s):`)
+        for (const r of reports) yield* Console.log(`  ${r}`)
       } else yield* Console.log(`Stages through ${until} done (${secs}s).`)
     })
 )
@@ -67,21 +91,30 @@ const verifyCmd = Command.make(
   },
   (o) =>
     Effect.gen(function* () {
-      const root = yield* Option.match(o.store, {
-        onSome: (s) => Effect.succeed(s),
-        onNone: () => Effect.map(loadConfig(o.config, o.set), (l) => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", l.experiment.configName(l.config)))
+      const suite = Option.isNone(o.store) ? yield* Effect.try({ try: () => readSuite(o.config), catch: (e) => e as ParamsError }) : null
+      const roots = yield* Option.match(o.store, {
+        onSome: (s) => Effect.succeed([s]),
+        onNone: () =>
+          Effect.forEach(suite ? suite.members : [o.config], (m) =>
+            Effect.map(loadConfig(m, o.set), (l) => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", l.experiment.configName(l.config)))
+          )
       })
-      const { checked, problems } = yield* verifyStore(root, { repair: o.repair })
-      for (const p of problems) yield* Console.log(`${p.file}: ${p.reason}${p.movedTo ? `; moved to ${p.movedTo}` : ""}`)
-      yield* Console.log(`${root}: ${checked} artifact(s) checked, ${problems.length} broken${o.repair && problems.length ? " (moved aside; the next sweep recomputes them)" : ""}`)
-      if (problems.length && !o.repair) process.exitCode = 1
+      for (const root of roots) {
+        const { checked, problems } = yield* verifyStore(root, { repair: o.repair })
+        for (const p of problems) yield* Console.log(`${p.file}: ${p.reason}${p.movedTo ? `; moved to ${p.movedTo}` : ""}`)
+        yield* Console.log(`${root}: ${checked} artifact(s) checked, ${problems.length} broken${o.repair && problems.length ? " (moved aside; the next sweep recomputes them)" : ""}`)
+        if (problems.length && !o.repair) process.exitCode = 1
+      }
     })
 )
 
 const validateCmd = Command.make("validate", { config: configOpt, set: setOpt }, (o) =>
   Effect.gen(function* () {
-    const { experiment, config, file } = yield* loadConfig(o.config, o.set)
-    yield* Console.log(`${file}: ok (experiment ${experiment.name}, ${experiment.configName(config)}, ${experiment.cells(config).length} cell(s))`)
+    const suite = yield* Effect.try({ try: () => readSuite(o.config), catch: (e) => e as ParamsError })
+    for (const m of suite ? suite.members : [o.config]) {
+      const { experiment, config, file } = yield* loadConfig(m, o.set)
+      yield* Console.log(`${file}: ok (experiment ${experiment.name}, ${experiment.configName(config)}, ${experiment.cells(config).length} cell(s))`)
+    }
   })
 )
 

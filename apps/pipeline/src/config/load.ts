@@ -9,8 +9,8 @@ import { applyOverrides } from "./overrides.js"
 
 /** The shipped presets. */
 export const configDir = () => path.join(appRoot(), "configs")
-/** The embedded default of `nx run pipeline:sweep`. */
-export const DEFAULT_CONFIG = "quick"
+/** The embedded default of `nx run pipeline:sweep`: a suite (config/suite.ts), quick then the LLM half on the embedded LM. */
+export const DEFAULT_CONFIG = "default"
 
 /**
  * A name without ".json" ("emergence", "llm/llama-3.1-8b") means a shipped preset in apps/pipeline/configs

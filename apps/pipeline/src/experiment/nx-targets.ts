@@ -98,3 +98,33 @@ export function nxTargets(loaded: LoadedConfig, fp: Fingerprints, root: string):
   }
   return targets
 }
+
+/**
+ * The Nx targets of a suite (config/suite.ts): every member's stage targets (their names do not collide:
+ * a stage name belongs to one experiment; a later member's stage of the same name would replace an
+ * earlier one's, so the suite refuses that), `build`, and one `sweep` that runs the members in order,
+ * depends on each member's report and has the union of their inputs (plus the suite file) and outputs.
+ */
+export function nxSuiteTargets(suiteFile: string, members: readonly LoadedConfig[], fp: Fingerprints, root: string): Record<string, NxTarget> {
+  const targets: Record<string, NxTarget> = {}
+  const sweeps: NxTarget[] = []
+  for (const loaded of members) {
+    const { sweep, ...rest } = nxTargets(loaded, fp, root)
+    for (const [name, t] of Object.entries(rest)) {
+      if (name !== "build" && targets[name]) throw new Error(`${suiteFile}: stage ${name} appears in two members`)
+      targets[name] = t
+    }
+    sweeps.push(sweep)
+  }
+  const union = <T>(xs: readonly T[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()]
+  targets.sweep = {
+    executor: "nx:run-commands",
+    options: { command: `${CLI} sweep` },
+    cache: true,
+    dependsOn: union(sweeps.flatMap((s) => s.dependsOn)),
+    inputs: union([`{workspaceRoot}/${path.relative(root, path.resolve(suiteFile))}`, ...sweeps.flatMap((s) => s.inputs)]),
+    outputs: union(sweeps.flatMap((s) => s.outputs)),
+    metadata: { description: `Every stage of ${members.map((m) => m.experiment.configName(m.config)).join(", then ")} (the suite ${suiteFile}) and their reports` }
+  }
+  return targets
+}
