@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { initBackend, TrainableLlama, llamaConfigJson } from "@conceptscope/model-runners"
 import { LmTrainer } from "@conceptscope/finetuners"
 await initBackend("auto")
-const V = Number(process.argv[2] ?? 2200), B = 16, T = 100
+const V = Number(process.argv[2] ?? 2200), B = 8, T = 256
 const cfg = llamaConfigJson({ nLayers: 6, dModel: 128, nHeads: 4, nKvHeads: 2, intermediate: 256, maxPositions: 256, ropeTheta: 10000 }, V, { bos: 1, eos: 2, pad: 0 })
 const m = TrainableLlama.init(cfg, 1)
 const tr = new LmTrainer(m, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0 }, 1)

@@ -29,6 +29,27 @@ beforeAll(async () => {
 })
 
 describe("embedded LM pretraining", () => {
+  it("the loss is the mean next-token cross-entropy of the logits over the scored positions", () => {
+    const model = TrainableLlama.init(config, 5)
+    const batch = countingBatch(1, 3, 6)
+    batch.targets[4] = -1 // an unscored position
+    const z = tf.tidy(() => model.logits(batch.ids, batch.B, batch.T).dataSync()) // [T*B, V] position-major
+    let total = 0
+    let n = 0
+    for (let b = 0; b < batch.B; b++)
+      for (let t = 0; t < batch.T; t++) {
+        const y = batch.targets[b * batch.T + t]
+        if (y < 0) continue
+        const row = Array.from(z.subarray((t * batch.B + b) * V, (t * batch.B + b + 1) * V))
+        const max = Math.max(...row)
+        total += max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0)) - row[y]
+        n++
+      }
+    const loss = tf.tidy(() => model.loss(batch.ids, batch.targets, batch.B, batch.T).dataSync()[0])
+    expect(loss).toBeCloseTo(total / n, 5)
+    model.dispose()
+  })
+
   it("gradients match central finite differences of the loss", () => {
     const model = TrainableLlama.init(config, 3)
     const batch = countingBatch(0, 3, 7)

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedKernelsActive, fusedRope } from "@conceptscope/kernels"
+import { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad, fusedKernelsActive, fusedRope } from "@conceptscope/kernels"
 import { recordingGradients, softcap } from "./ops.js"
 
 /**
@@ -50,6 +50,16 @@ export function ropeTables(positions: Int32Array, invFreq: Float64Array): { cos:
       sin[r * dim + i] = sin[r * dim + half + i] = Math.sin(a)
     }
   return { cos: tf.tensor3d(cos, [positions.length, 1, dim]), sin: tf.tensor3d(sin, [positions.length, 1, dim]) }
+}
+
+/** The fused attention kernel with its backward kernel (q [Tq, N, hd], k, v [Tk, Nkv, hd], mask [Tq, M, Tk]; no gradient to the mask). */
+function attentionWithGrad(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, scale: number): tf.Tensor {
+  const f = tf.customGrad(((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [z, P] = fusedAttention(qq, kk, vv, m, scale) // [Tq, N, hd], [N, Tq, Tk]
+    save([qq, kk, vv, P])
+    return { value: z, gradFunc: (dz: tf.Tensor, saved: tf.Tensor[]) => [...fusedAttentionGrad(dz, saved[0], saved[1], saved[2], saved[3], scale), tf.zerosLike(m)] }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...t: tf.Tensor[]) => tf.Tensor
+  return f(q, k, v, mask)
 }
 
 /**
@@ -120,14 +130,21 @@ export interface AttnHooks {
 export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, d: AttnDims, o: { scale: number; softcap?: number; mask: tf.Tensor }, hooks: AttnHooks = {}): tf.Tensor {
   const { T, B, H, Hkv, hd } = d
   const Tk = k.shape[0] / B
-  if (!hooks.pattern && fusedAttentionActive() && !recordingGradients()) {
+  const training = recordingGradients()
+  // under a tape: the fused kernel with its backward (no soft-capping there)
+  if (!hooks.pattern && fusedAttentionActive() && !(training && o.softcap !== undefined)) {
     const q3 = tf.reshape(q, [T, B * H, hd]) // [T, B*H, hd]
     const k3 = tf.reshape(k, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]
     const v3 = tf.reshape(v, [Tk, B * Hkv, hd]) // [Tk, B*Hkv, hd]
     const m3 = tf.transpose(tf.reshape(o.mask, [B, T, Tk]), [1, 0, 2]) // [T, B, Tk]
     if (fusedAttentionFits(q3, k3, v3, m3)) {
-      const [z, p] = fusedAttention(q3, k3, v3, m3, o.scale, o.softcap ?? 0) // [T, B*H, hd], [B*H, T, Tk]
-      p.dispose()
+      let z: tf.Tensor // [T, B*H, hd]
+      if (training) z = attentionWithGrad(q3, k3, v3, m3, o.scale)
+      else {
+        const [zf, p] = fusedAttention(q3, k3, v3, m3, o.scale, o.softcap ?? 0) // [T, B*H, hd], [B*H, T, Tk]
+        p.dispose()
+        z = zf
+      }
       return tf.reshape(hooks.heads ? hooks.heads(z) : z, [T * B, H * hd])
     }
   }

@@ -62,6 +62,39 @@ export function llamaConfigJson(size: LlamaSize, vocab: number, ids: SpecialIds)
   }
 }
 
+/**
+ * Mean cross-entropy of logits [N, V] against targets [N] (-1: not scored) over `count` scored rows. The
+ * log-softmax runs as one kernel; the loss reads the target entries in JS, and the gradient
+ * (softmax - onehot) * dy / count is exp(log-softmax) with the target entries adjusted in JS: two kernels
+ * over N x V values instead of about ten (one-hot, product, sum and their gradients).
+ */
+function crossEntropy(logits: tf.Tensor, targets: Int32Array, V: number, count: number): tf.Scalar {
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const logp = tf.logSoftmax(x) // [N, V]
+    save([logp])
+    const lp = logp.dataSync()
+    let total = 0
+    for (let r = 0; r < targets.length; r++) if (targets[r] >= 0) total -= lp[r * V + targets[r]]
+    return {
+      value: tf.scalar(total / count),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const scale = dy.dataSync()[0] / count
+        const g = tf.exp(saved[0]).dataSync() as Float32Array // softmax [N*V], a copy
+        for (let r = 0; r < targets.length; r++) {
+          const row = g.subarray(r * V, (r + 1) * V)
+          if (targets[r] < 0) row.fill(0)
+          else {
+            for (let v = 0; v < V; v++) row[v] *= scale
+            row[targets[r]] -= scale
+          }
+        }
+        return [tf.tensor2d(g, [targets.length, V])]
+      }
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Scalar
+  return f(logits)
+}
+
 export class TrainableLlama {
   readonly arch: Llama
   readonly params: Map<string, tf.Variable>
@@ -158,9 +191,7 @@ export class TrainableLlama {
         if (y >= 0) count++
       }
     if (count === 0) throw new ModelConfigError({ field: "targets", reason: "no token to predict in the batch" })
-    const logp = tf.logSoftmax(this.logits(ids, B, T)) // [T*B, V]
-    const onehot = tf.oneHot(tf.tensor1d(pm, "int32"), V) // [T*B, V]; -1 gives a zero row
-    return tf.div(tf.neg(tf.sum(tf.mul(logp, onehot))), count) as tf.Scalar
+    return crossEntropy(this.logits(ids, B, T), pm, V, count)
   }
 
   /** A copy of every weight. */
