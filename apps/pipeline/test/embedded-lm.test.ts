@@ -1,5 +1,5 @@
-import { CausalLM, initBackend, loadTokenizer } from "@conceptscope/model-runners"
-import { bitwiseFamily, DEFAULT_CORPUS, DEFAULT_TEMPLATE, episode, posFamily, PTB_MAPPING, readCorpus } from "@conceptscope/task-generators"
+import { buildTokenizer, CausalLM, initBackend, loadTokenizer } from "@conceptscope/model-runners"
+import { bitwiseFamily, DEFAULT_CORPUS, DEFAULT_TEMPLATE, episode, posFamily, PTB_MAPPING, readCorpus, renderPrompt } from "@conceptscope/task-generators"
 import { Rng } from "@conceptscope/core"
 import * as tf from "@tensorflow/tfjs"
 import { spawnSync } from "node:child_process"
@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { DEFAULT_INSTRUCTIONS } from "../src/experiments/llm-config.js"
-import { corpusOptions, type EmbeddedParams } from "../src/stages/shared/embedded-lm.js"
+import { answerTokens, corpusOptions, type EmbeddedParams } from "../src/stages/shared/embedded-lm.js"
 import { CLI, tmp, writeConfig } from "./helpers.js"
 
 /**
@@ -19,7 +19,7 @@ const params = (splitSeed: number): EmbeddedParams => ({
   size: { nLayers: 1, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 },
   vocabWords: 50,
   corpus: { familyWeights: { pos: 1, bitwise: 1 }, weights: { AND: 5 }, nullFraction: 0.1, instructedFraction: 0.2, plainFraction: 0.2, minShots: 0, maxShots: 4, tokenizerDocs: 50 },
-  train: { steps: 3, batchSize: 2, maxTokens: 64, lr: 1e-3, warmupSteps: 1, gradClip: 1, checkpoints: 1 },
+  train: { steps: 3, batchSize: 2, maxTokens: 64, lr: 1e-3, warmupSteps: 1, gradClip: 1, checkpoints: 1, lossOn: "answers" },
   pos: { corpus: null, sha256: "x", mapping: PTB_MAPPING, testFraction: 0.2 },
   bitwise: { width: 5, testFraction: 0.2 },
   template: DEFAULT_TEMPLATE,
@@ -49,6 +49,27 @@ describe("the embedded LM's pretraining corpus", () => {
     }
     expect(counts.get("AND")!).toBeGreaterThan(2.5 * counts.get("XOR")!) // weight 5 against 1
     expect(instructed).toBeGreaterThan(100)
+  })
+})
+
+describe("answer tokens of a packed row", () => {
+  it("are exactly the tokens of the demonstrations' and the query's outputs", () => {
+    const examples = [
+      { input: "01101 10010", output: "11111" },
+      { input: "The cat sat on the mat .", output: "cat" },
+      { input: "00000 11111", output: "00000" }
+    ]
+    const r = renderPrompt(DEFAULT_TEMPLATE, examples.slice(0, 2), examples[2], "Compute the bitwise OR of the two numbers.")
+    const text = r.prompt + r.answer
+    const built = buildTokenizer([text, "Input: Output: plain words here"], { vocabSize: 50 })
+    const dir = tmp("cs-tok-")
+    fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(built.tokenizer))
+    const tok = loadTokenizer(dir)
+    const markers = { output: tok.encode("Output:", { addSpecialTokens: false }), input: tok.encode("Input:", { addSpecialTokens: false }), eos: built.eosId, bos: built.bosId }
+    const row = [...tok.encode(text), built.eosId, ...tok.encode("plain words here"), built.eosId]
+    const mask = answerTokens(row, markers)
+    const scored = row.filter((_, i) => mask[i] === 1)
+    expect(tok.decode(scored).replace(/ /g, "")).toBe(examples.map((e) => e.output).join(""))
   })
 })
 

@@ -64,7 +64,9 @@ export const EmbeddedLmSchema = Schema.Struct({
     lr: opt(Schema.Number.pipe(Schema.positive()), 2e-3),
     warmupSteps: opt(NonNegInt, 50),
     gradClip: opt(Schema.Number.pipe(Schema.positive()), 1),
-    checkpoints: opt(PosInt, 4)
+    checkpoints: opt(PosInt, 4),
+    /** "answers": next-token loss only on the tokens of each demonstration's and query's answer; "all": every token. */
+    lossOn: opt(Schema.Literal("answers", "all"), "answers")
   })
 })
 

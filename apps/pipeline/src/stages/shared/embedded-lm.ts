@@ -33,7 +33,8 @@ export const EmbeddedParams = Schema.Struct({
     lr: Schema.Number,
     warmupSteps: Schema.Int,
     gradClip: Schema.Number,
-    checkpoints: Schema.Int
+    checkpoints: Schema.Int,
+    lossOn: Schema.Literal("answers", "all")
   }),
   /** the families' sources, as the prompts stage reads them */
   pos: Schema.Struct({ corpus: Schema.NullOr(Schema.String), sha256: Schema.String, mapping: PosMappingSchema, testFraction: Schema.Number }),
@@ -71,6 +72,27 @@ export function corpusOptions(p: EmbeddedParams): EpisodeOptions {
   }
 }
 
+/**
+ * Which tokens of a packed row are answer tokens: those after an output marker (the template's output
+ * prefix, as tokens) up to the next input marker, BOS or EOS. Instructions, inputs, markers and plain
+ * sentences are not.
+ */
+export function answerTokens(row: readonly number[], m: { output: readonly number[]; input: readonly number[]; eos: number; bos: number }): Uint8Array {
+  const out = new Uint8Array(row.length)
+  const at = (i: number, seq: readonly number[]) => seq.length > 0 && seq.every((x, j) => row[i + j] === x)
+  let inAnswer = false
+  for (let i = 0; i < row.length; i++) {
+    if (row[i] === m.eos || row[i] === m.bos || at(i, m.input)) inAnswer = false
+    else if (at(i, m.output)) {
+      inAnswer = true
+      i += m.output.length - 1
+      continue
+    }
+    if (inAnswer) out[i] = 1
+  }
+  return out
+}
+
 /** Documents of the corpus are episode(opts, corpusSeed, index), the index a hash of (step, row, k). */
 const corpusSeed = (p: EmbeddedParams) => hashString(`embedded-corpus:${p.splitSeed}`)
 
@@ -93,6 +115,12 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
   const tok = loadTokenizer(tokDir)
   const { train } = p
   const config = llamaConfigJson({ ...p.size, maxPositions: train.maxTokens, ropeTheta: 10000 }, tokenizer.vocab.size, { bos: tokenizer.bosId, eos: tokenizer.eosId, pad: tokenizer.padId })
+  const markers = {
+    output: tok.encode(p.template.outputPrefix.trim(), { addSpecialTokens: false }),
+    input: tok.encode(p.template.inputPrefix.trim(), { addSpecialTokens: false }),
+    eos: tokenizer.eosId,
+    bos: tokenizer.bosId
+  }
   let tokens = 0
   // each row packs whole documents (BOS ... EOS) drawn for (step, row) until maxTokens are filled, the last
   // one cut: no padding, and the batch is a function of the step alone
@@ -105,7 +133,8 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
       const row: number[] = []
       for (let k = 0; row.length < T + 1; k++) row.push(...tok.encode(episode(opts, seed, hashString(`${step}:${b}:${k}`)).text), tokenizer.eosId)
       ids.set(row.slice(0, T), b * T)
-      targets.set(row.slice(1, T + 1), b * T)
+      const scored = train.lossOn === "all" ? null : answerTokens(row, markers)
+      for (let t = 0; t < T; t++) if (!scored || scored[t + 1]) targets[b * T + t] = row[t + 1]
     }
     tokens += B * T
     return { ids, targets, B, T }
