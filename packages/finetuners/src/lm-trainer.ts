@@ -121,7 +121,7 @@ export async function pretrainLm(opts: PretrainLmOptions): Promise<PretrainLmRes
       },
       update: (s, lr) => {
         const batch = opts.sampleBatch(s)
-        for (const y of batch.targets) if (y >= 0) tokens++
+        tokens += batch.B * batch.T // positions processed, scored or not
         return trainer.update(batch, lr)
       },
       saveCheckpoint: (file, step) => trainer.saveWeights(file, step),
