@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { DEFAULT_INSTRUCTIONS } from "../src/experiments/llm-config.js"
 import { answerTokens, corpusOptions, type EmbeddedParams } from "../src/stages/shared/embedded-lm.js"
-import { CLI, tmp, writeConfig } from "./helpers.js"
+import { CLI, tinyEmbeddedLlm, tmp, writeConfig } from "./helpers.js"
 
 /**
  * The embedded LM: its pretraining corpus never shows an evaluation query (checked against the families'
@@ -76,19 +76,7 @@ describe("answer tokens of a packed row", () => {
 describe("the lm-model stage on an embedded LM", () => {
   const work = tmp("cs-emb-")
   const store = path.join(work, "store")
-  const cfg = {
-    experiment: "llm",
-    name: "emb-tiny",
-    description: "test",
-    seeds: [2],
-    model: { embedded: { size: { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 }, vocabWords: 60, corpus: { tokenizerDocs: 40, maxShots: 2 }, train: { steps: 4, batchSize: 2, maxTokens: 96, warmupSteps: 1, checkpoints: 2 } } },
-    families: ["bitwise"],
-    shots: [1],
-    perConcept: 4,
-    td: { k: 3 },
-    promptingShots: null,
-    taskVectors: { shots: 1 }
-  }
+  const cfg = tinyEmbeddedLlm()
   /** stdout and stderr of a sweep through lm-model (it must succeed) */
   const sweep = () => {
     const r = spawnSync(process.execPath, [CLI, "sweep", "--config", path.join(work, "tiny.json"), "--store", store, "--out", path.join(work, "out"), "--until", "lm-model"], { encoding: "utf8" })

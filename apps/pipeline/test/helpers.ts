@@ -41,3 +41,19 @@ export function storeListing(root: string): string[] {
   }
   return out.sort()
 }
+
+/** A tiny LLM config on an embedded LM that pretrains in seconds (2 layers, width 16, 4 steps), bitwise only. */
+export const tinyEmbeddedLlm = (over: Record<string, unknown> = {}) => ({
+  experiment: "llm",
+  name: "emb-tiny",
+  description: "test",
+  seeds: [2],
+  model: { embedded: { size: { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 }, vocabWords: 60, corpus: { tokenizerDocs: 40, maxShots: 2 }, train: { steps: 4, batchSize: 2, maxTokens: 96, warmupSteps: 1, checkpoints: 2 } } },
+  families: ["bitwise"],
+  shots: [1],
+  perConcept: 4,
+  td: { k: 3 },
+  promptingShots: null,
+  taskVectors: { shots: 1, replicates: 2 },
+  ...over
+})

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { CLI, ROOT, tinyConfig, tmp, writeConfig } from "./helpers.js"
+import { CLI, ROOT, tinyConfig, tinyEmbeddedLlm, tmp, writeConfig } from "./helpers.js"
 
 /**
  * Suites (config/suite.ts): one command sweeps several configs in order, each in its own store. The
@@ -10,19 +10,7 @@ import { CLI, ROOT, tinyConfig, tmp, writeConfig } from "./helpers.js"
  */
 const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, CONCEPTSCOPE_QUIET: "1" } })
 
-const tinyLlm = {
-  experiment: "llm",
-  name: "llm-emb-tiny",
-  description: "test",
-  seeds: [2],
-  model: { embedded: { size: { nLayers: 2, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 }, vocabWords: 60, corpus: { tokenizerDocs: 40, maxShots: 2 }, train: { steps: 4, batchSize: 2, maxTokens: 96, warmupSteps: 1, checkpoints: 2 } } },
-  families: ["bitwise"],
-  shots: [1],
-  perConcept: 4,
-  td: { k: 3 },
-  promptingShots: null,
-  taskVectors: { shots: 1, replicates: 2 }
-}
+const tinyLlm = tinyEmbeddedLlm({ name: "llm-emb-tiny" })
 
 describe("suites", () => {
   it("the default config is the suite quick then llm/embedded, and validate checks every member", () => {
