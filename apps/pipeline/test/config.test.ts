@@ -2,17 +2,22 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { configDir, loadConfig, resolvePosition, type SyntheticConfig } from "../src/index.js"
+import { configDir, configPath, loadConfig, resolvePosition, type SyntheticConfig } from "../src/index.js"
+import { readSuite } from "../src/config/suite.js"
 import { tinyConfig, tmp, writeConfig } from "./helpers.js"
 
 const fail = (file: string, sets: string[] = []) => Effect.runPromise(Effect.flip(loadConfig(file, sets))).then((e) => e.message)
 const load = async (file: string, sets: string[] = []) => (await Effect.runPromise(loadConfig(file, sets))).config as SyntheticConfig
 
 describe("configs", () => {
-  it("ships presets that validate", async () => {
+  it("ships presets that validate (a suite: every member)", async () => {
     for (const f of fs.readdirSync(configDir()).filter((f) => f.endsWith(".json"))) {
-      const config = await load(path.join(configDir(), f))
-      expect(config.name).toBe(f.replace(/\.json$/, ""))
+      const suite = readSuite(path.join(configDir(), f))
+      if (suite) {
+        expect(suite.members.length).toBeGreaterThan(0)
+        for (const m of suite.members) expect((await load(configPath(m))).name).toBe(path.basename(m))
+        expect(await fail(path.join(configDir(), f))).toMatch(/default\.json: suite: this file is a suite of configs/)
+      } else expect((await load(path.join(configDir(), f))).name).toBe(f.replace(/\.json$/, ""))
     }
   })
 

@@ -61,6 +61,8 @@ export const loadConfig = (nameOrPath: string, overrides: readonly string[] = []
     const raw = yield* Effect.try({ try: () => JSON.parse(text.replace(/^\uFEFF/, "")) as unknown, catch: (e) => new ParamsError({ file, field: "(json)", reason: reason(e) }) })
     if (raw === null || typeof raw !== "object" || Array.isArray(raw))
       return yield* Effect.fail(new ParamsError({ file, field: "(root)", reason: `expected a JSON object (a config), got ${Array.isArray(raw) ? "a list" : JSON.stringify(raw)}` }))
+    if ("suite" in raw)
+      return yield* Effect.fail(new ParamsError({ file, field: "suite", reason: "this file is a suite of configs, not one config: sweep, validate and verify take it, other uses need one member" }))
     const withOverrides = yield* Effect.try({
       try: () => applyOverrides(raw, overrides),
       catch: (e) => (e instanceof ParamsError ? e : new ParamsError({ file: "--set", field: "(override)", reason: reason(e) }))
