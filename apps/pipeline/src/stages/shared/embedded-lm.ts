@@ -121,7 +121,6 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
     eos: tokenizer.eosId,
     bos: tokenizer.bosId
   }
-  let tokens = 0
   // each row packs whole documents (BOS ... EOS) drawn for (step, row) until maxTokens are filled, the last
   // one cut: no padding, and the batch is a function of the step alone
   const sampleBatch = (step: number): LmBatch => {
@@ -136,7 +135,6 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
       const scored = train.lossOn === "all" ? null : answerTokens(row, markers)
       for (let t = 0; t < T; t++) if (!scored || scored[t + 1]) targets[b * T + t] = row[t + 1]
     }
-    tokens += B * T
     return { ids, targets, B, T }
   }
   const result = await pretrainLm({
@@ -159,6 +157,6 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
     msPerStep: result.msPerStep,
     resumedFrom: result.resumedFrom,
     vocab: tokenizer.vocab.size,
-    tokensPerStep: steps ? tokens / steps : 0
+    tokensPerStep: train.batchSize * train.maxTokens
   }
 }
