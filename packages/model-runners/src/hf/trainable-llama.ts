@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { ModelConfigError } from "../errors.js"
 import { HookRunner } from "../hook-points.js"
-import { ConfigReader, type ForwardContext } from "./architecture.js"
+import { ConfigReader, type ForwardContext, type WeightSpec } from "./architecture.js"
 import type { BuiltTokenizer } from "./build-tokenizer.js"
 import { Llama, llamaFromConfig } from "./llama.js"
 import { recordingGradients } from "./ops.js"
@@ -95,6 +95,14 @@ function crossEntropy(logits: tf.Tensor, targets: Int32Array, V: number, count: 
   return f(logits)
 }
 
+const llamaOf = (config: Record<string, unknown>) => new Llama(llamaFromConfig(new ConfigReader("config.json", config), "llama"))
+
+/** Every weight a Llama reads, once (the tied embedding appears in embed and final), in a fixed order. */
+function weightSpecs(arch: Llama): WeightSpec[] {
+  const all = [...arch.embedWeights(), ...Array.from({ length: arch.dims.nLayers }, (_, l) => arch.layerWeights(l)).flat(), ...arch.finalWeights()]
+  return [...new Map(all.map((w) => [w.name, w])).values()]
+}
+
 export class TrainableLlama {
   readonly arch: Llama
   readonly params: Map<string, tf.Variable>
@@ -104,7 +112,7 @@ export class TrainableLlama {
     readonly config: Record<string, unknown>,
     weights: ReadonlyMap<string, Float32Array>
   ) {
-    this.arch = new Llama(llamaFromConfig(new ConfigReader("config.json", config), "llama"))
+    this.arch = llamaOf(config)
     this.params = new Map()
     for (const spec of this.specs()) {
       const data = weights.get(spec.name)
@@ -116,10 +124,9 @@ export class TrainableLlama {
     }
   }
 
-  /** Every weight the architecture reads, once (the tied embedding appears in embed and final). */
-  specs() {
-    const all = [...this.arch.embedWeights(), ...Array.from({ length: this.arch.dims.nLayers }, (_, l) => this.arch.layerWeights(l)).flat(), ...this.arch.finalWeights()]
-    return [...new Map(all.map((w) => [w.name, w])).values()]
+  /** Every weight the architecture reads, once. */
+  specs(): WeightSpec[] {
+    return weightSpecs(this.arch)
   }
 
   /**
@@ -127,12 +134,9 @@ export class TrainableLlama {
    * N(0, 0.02^2), RMSNorm weights 1; drawn from `seed` in a fixed order of names.
    */
   static init(config: Record<string, unknown>, seed: number): TrainableLlama {
-    const probe = new Llama(llamaFromConfig(new ConfigReader("config.json", config), "llama"))
-    const all = [...probe.embedWeights(), ...Array.from({ length: probe.dims.nLayers }, (_, l) => probe.layerWeights(l)).flat(), ...probe.finalWeights()]
     const rng = new Rng(seed)
     const weights = new Map<string, Float32Array>()
-    for (const w of all) {
-      if (weights.has(w.name)) continue
+    for (const w of weightSpecs(llamaOf(config))) {
       const size = w.shape.reduce((a, b) => a * b, 1)
       weights.set(w.name, w.shape.length === 1 ? new Float32Array(size).fill(1) : rng.fork(w.name).normals(size, 0.02))
     }
@@ -213,11 +217,10 @@ export class TrainableLlama {
 export async function writeHfDirectory(dir: string, config: Record<string, unknown>, weights: ReadonlyMap<string, Float32Array>, tokenizer: BuiltTokenizer, metadata: Record<string, string> = {}): Promise<void> {
   fs.mkdirSync(dir, { recursive: true })
   const tensors = new Map<string, TensorData>()
-  const probe = TrainableLlama.fromWeights(config, weights)
-  try {
-    for (const s of probe.specs()) tensors.set(s.name, { shape: s.shape, data: weights.get(s.name) as Float32Array })
-  } finally {
-    probe.dispose()
+  for (const w of weightSpecs(llamaOf(config))) {
+    const data = weights.get(w.name)
+    if (!data || data.length !== w.shape.reduce((a, b) => a * b, 1)) throw new ModelConfigError({ field: w.name, reason: `need ${w.shape.join(" x ")} values, got ${data?.length ?? "none"}` })
+    tensors.set(w.name, { shape: w.shape, data })
   }
   await saveSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt", ...metadata })
   const json = (f: string, v: unknown) => fs.writeFileSync(path.join(dir, f), JSON.stringify(v, null, 2) + "\n")
