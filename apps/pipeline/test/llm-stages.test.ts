@@ -114,6 +114,16 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     const sel = (l: number) => td.filter((t) => t.condition === "icl" && t.layer === l).reduce((a, t) => a + (t.td_selection as number), 0)
     expect(sel(summary.peakLayer)).toBe(Math.max(sel(0), sel(1)))
     expect(summary.pairwise["icl:2"]).toHaveLength(7)
+    // the UMAP: one point per prompt of every condition and shot count, at the peak layer, with its label
+    const emb = await rows(path.join(artifact("lm-td"), "embeddings.parquet"))
+    const peak = await reader.read({ checkpoint: 0, layer: summary.peakLayer })
+    for (const [condition, shots] of [["icl", 1], ["icl", 2], ["instructed", 2]] as const) {
+      const mine = emb.filter((e) => e.condition === condition && e.shots === shots)
+      const want = Array.from({ length: peak.n }, (_, r) => r).filter((r) => prompts[peak.seqIds[r]].shots === shots && prompts[peak.seqIds[r]].instructed === (condition === "instructed"))
+      expect(mine).toHaveLength(want.length)
+      expect(mine.every((e) => e.layer === summary.peakLayer && Number.isFinite(e.x) && Number.isFinite(e.y))).toBe(true)
+      expect(mine.map((e) => e.label).sort()).toEqual(want.map((r) => peak.concepts[r]).sort())
+    }
   })
 
   it("intervenes at the token before the answer of exactly the rows it names (the task-vector mechanics)", async () => {
@@ -159,7 +169,12 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
     expect(s.llm.findings.find((f: { id: string }) => f.id === "bitwise.td-predicts-accuracy").held).toBeNull()
     const md = fs.readFileSync(path.join(out, "llm-tiny/bitwise/seed-1/report.md"), "utf8")
     expect(md).toMatch(/## Findings/)
-    for (const fig of ["td-by-layer", "td-accuracy", "pairwise-td", "task-vectors"]) {
+    // the study's Llama-3.1-8B numbers beside the run's
+    expect(md).toMatch(/## Beside the study/)
+    expect(md).toContain("Llama-3.1-8B (study)")
+    expect(md).toMatch(/\| XNOR \|.*\| 0\.22, 0\.04 \| 0\.32, 0\.02 \| 0\.35, 0\.01 \|/)
+    expect(md).toContain("| peak layer | ")
+    for (const fig of ["td-by-layer", "td-accuracy", "umap", "pairwise-td", "task-vectors"]) {
       expect(md).toContain(`figures/${fig}.png`)
       expect(fs.readFileSync(path.join(out, `llm-tiny/bitwise/seed-1/figures/${fig}.svg`), "utf8")).toMatch(/^<svg/)
     }

@@ -104,7 +104,10 @@ export const DEFAULT_INSTRUCTIONS: Record<FamilyName, Record<string, string>> = 
 export const LlmTdSchema = Schema.Struct({
   /** Neighbours of the leave-one-out kNN (the study: 10). */
   k: Schema.optionalWith(PosInt, { default: () => 10 }),
-  metric: Schema.optionalWith(Schema.Literal("euclidean", "cosine"), { default: () => "euclidean" as const })
+  metric: Schema.optionalWith(Schema.Literal("euclidean", "cosine"), { default: () => "euclidean" as const }),
+  /** UMAP of the peak layer per condition and shot count (the report's figure): neighbours and min_dist. */
+  umapNeighbors: Schema.optionalWith(PosInt, { default: () => 15 }),
+  umapMinDist: Schema.optionalWith(Schema.Number.pipe(Schema.nonNegative()), { default: () => 0.1 })
 })
 
 export const TaskVectorsSchema = Schema.Struct({

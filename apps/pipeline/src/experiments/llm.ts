@@ -96,7 +96,12 @@ const lmTd = entry({
   name: "lm-td",
   packages: ["probes", "activation-store", "model-runners", "artifacts"],
   upstream: [prompts, lmRun],
-  params: ({ config }, up) => ({ labels: up.prompts.labels, k: config.td.k, metric: config.td.metric }),
+  params: ({ config, seed }, up) => ({
+    labels: up.prompts.labels,
+    k: config.td.k,
+    metric: config.td.metric,
+    umap: { nNeighbors: config.td.umapNeighbors, minDist: config.td.umapMinDist, seed }
+  }),
   load: () => import("../stages/lm-td.js").then((m) => m.lmTdStage)
 })
 

@@ -5,11 +5,13 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { readModelMeta, readLmAccuracy, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
+import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
+import { studyComparisonMarkdown } from "./shared/study-llama.js"
 
 /**
  * One family's report: `summary.json` (CellSummary: the `llm.<family>` numbers and the study's claims as
- * held or not) and `report.md` (the same as tables), built from the stored tables alone.
+ * held or not) and `report.md` (the same as tables, beside the study's Llama-3.1-8B numbers), built from
+ * the stored tables alone.
  */
 export const LmReportParams = Schema.Struct({
   family: Schema.String,
@@ -29,7 +31,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 
 export const lmReportStage = defineStage({
   name: "lm-report",
-  version: "1",
+  version: "2",
   schemaVersion: 1,
   params: LmReportParams,
   meta: Schema.Struct({}),
@@ -51,6 +53,7 @@ export const lmReportStage = defineStage({
       const td = yield* readLmTd(inputs["lm-td"], labels.length)
       const acc = yield* readLmAccuracy(inputs["lm-td"])
       const vectors = yield* readVectors(inputs["task-vectors"])
+      const embeddings = yield* readLmEmbeddings(inputs["lm-td"])
       const peak = tdSummary.peakLayer
       const shots = [...new Set(prompts.filter((p) => !p.instructed).map((p) => p.shots))].sort((a, b) => a - b)
       const at = (condition: string, s: number, layer = peak) => td.find((r) => r.condition === condition && r.shots === s && r.layer === layer)!
@@ -94,9 +97,18 @@ export const lmReportStage = defineStage({
       yield* writeJson(CellSummary, dir, "summary.json", cell)
       // figures, from the numbers above only
       const name = `${params.family}, ${model.modelType}`
+      // one panel per condition and shot count: plain ICL by shots, then the prompting condition
+      const panelKeys = [...new Map(embeddings.map((e) => [`${e.condition}:${e.shots}`, { condition: e.condition, shots: e.shots }])).values()].sort(
+        (a, b) => Number(a.condition !== "icl") - Number(b.condition !== "icl") || a.shots - b.shots
+      )
+      const umapPanels = panelKeys.map(({ condition, shots: s }) => ({
+        title: `${condition === "icl" ? "ICL" : "concept named"}, ${s} shots`,
+        points: embeddings.filter((e) => e.condition === condition && e.shots === s).map((e) => ({ x: e.x, y: e.y, label: labels[e.label] }))
+      }))
       const specs: [string, r.VlSpec][] = [
         ["td-by-layer", r.llmTdByLayerSpec(base.tdByLayer, layers, peak, 1 / labels.length, `${name}: TD at the token before the answer`)],
         ["td-accuracy", r.llmTdAccuracySpec(perConcept, tdSummary.tdAccuracy, concepts, `${name}: accuracy against TD`)],
+        ["umap", r.llmEmbeddingSpec(umapPanels, labels, `${name}: UMAP at layer ${peak}, token before the answer`)],
         ["pairwise-td", r.llmPairwiseSpec(tdSummary.pairwise, labels, `${name}: pairwise TD at layer ${peak}`)],
         ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${peak}, ${params.taskVectorShots} shots`)]
       ]
@@ -132,6 +144,14 @@ export const lmReportStage = defineStage({
         ...halves.map((h) => `| ${h.mode} | ${h.sign} | ${f3(h.highTd)} | ${f3(h.lowTd)} |`),
         "",
         ...specs.map(([fig]) => `![${fig}](figures/${fig}.png)`),
+        "",
+        ...(params.family === "pos" || params.family === "bitwise"
+          ? [
+              "## Beside the study",
+              "",
+              ...studyComparisonMarkdown(params.family, { modelType: model.modelType, nLayers: model.nLayers, peakLayer: peak, shots, td: base.td, r2: base.tdAccuracyR2, perConcept, halves })
+            ]
+          : []),
         "",
         "## Findings",
         "",

@@ -1,12 +1,12 @@
 import { ActivationReader } from "@conceptscope/activation-store"
 import { type ArtifactRef, defineStage, tableFromRecords, writeJson } from "@conceptscope/artifacts"
 import { progress } from "@conceptscope/core"
-import { linearFit, pairwiseTD, taskDecodability } from "@conceptscope/probes"
+import { linearFit, pairwiseTD, taskDecodability, umap2 } from "@conceptscope/probes"
 import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { LmTdMeta, LmTdSummary } from "./shared/llm-summary.js"
-import { LM_ACCURACY_SPEC, LM_TD_SPEC, readAnswers, readPrompts } from "./shared/llm-tables.js"
+import { LM_ACCURACY_SPEC, LM_EMBEDDINGS_SPEC, LM_TD_SPEC, readAnswers, readPrompts } from "./shared/llm-tables.js"
 
 /**
  * TD of the LM's residual stream at the token before the answer, per condition ("icl", and "instructed"
@@ -14,21 +14,23 @@ import { LM_ACCURACY_SPEC, LM_TD_SPEC, readAnswers, readPrompts } from "./shared
  * and Null). The peak layer is the layer with the highest mean TD over the plain-ICL shot counts on the
  * selection half of the items, never the embedding; the headline TD per shot count is read there on the
  * held-out half. At the peak layer: the pairwise TD matrix at each shot count, and the least-squares line
- * of accuracy on TD over concepts x shot counts (held-out TD, accuracy on every prompt) with its R^2.
- * `td.parquet`, `accuracy.parquet`, `summary.json`.
+ * of accuracy on TD over concepts x shot counts (held-out TD, accuracy on every prompt) with its R^2, and a
+ * UMAP of every condition and shot count. `td.parquet`, `accuracy.parquet`, `embeddings.parquet`,
+ * `summary.json`.
  */
 export const LmTdParams = Schema.Struct({
   labels: Schema.Array(Schema.String),
   k: Schema.Int.pipe(Schema.positive()),
-  metric: Schema.Literal("euclidean", "cosine")
+  metric: Schema.Literal("euclidean", "cosine"),
+  umap: Schema.Struct({ nNeighbors: Schema.Int.pipe(Schema.positive()), minDist: Schema.Number, seed: Schema.Int })
 })
 
 const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length)
 
 export const lmTdStage = defineStage({
   name: "lm-td",
-  version: "1",
-  schemaVersion: 1,
+  version: "2",
+  schemaVersion: 2,
   params: LmTdParams,
   meta: LmTdMeta,
   run: ({ params, inputs, dir }: { params: typeof LmTdParams.Type; inputs: { prompts: ArtifactRef; "lm-run": ArtifactRef }; dir: string }) =>
@@ -121,7 +123,17 @@ export const lmTdStage = defineStage({
           return [cond, pairwiseTD(v.X, v.y, C, { ...opts, k: Math.min(opts.k, 2 * Math.floor(v.y.length / C) - 1) })]
         })
       )
+      // UMAP of the peak layer, per condition and shot count (one seed for all, from the params)
+      const embedded: Record<string, unknown>[] = []
+      for (const cond of conditions) {
+        const [condition, s] = cond.split(":")
+        const v = vectorsAt.get(`${cond}:${peakLayer}`)!
+        const xy = yield* stageTry("lm-td", () => umap2(v.X, v.d, params.umap)) // [n, 2]
+        for (let i = 0; i < v.y.length; i++)
+          embedded.push({ condition, shots: Number(s), layer: peakLayer, x: xy[2 * i], y: xy[2 * i + 1], label: v.y[i], item: v.items[i] })
+      }
       yield* writeTable(dir, "td.parquet", tableFromRecords(LM_TD_SPEC(C), rows))
+      yield* writeTable(dir, "embeddings.parquet", tableFromRecords(LM_EMBEDDINGS_SPEC, embedded))
       yield* writeTable(dir, "accuracy.parquet", tableFromRecords(LM_ACCURACY_SPEC, accRows))
       const tdAccuracy = { ...fit, points: xs.length }
       yield* writeJson(LmTdSummary, dir, "summary.json", { labels: params.labels, peakLayer, peakChosenOn: "selection half of the items", tdAccuracy, pairwise })

@@ -108,3 +108,34 @@ export const llmVectorsSpec = (effects: readonly LlmVectorEffect[], concepts: re
     title
   )
 }
+
+export interface LlmEmbeddingPanel {
+  /** e.g. "icl, 4 shots" */
+  readonly title: string
+  readonly points: readonly { readonly x: number; readonly y: number; readonly label: string }[]
+}
+
+/**
+ * UMAP of the peak layer's representation at the token before the answer, one panel per condition and
+ * shot count, points coloured by label (Null included). Projection coordinates have no units: no ticks.
+ */
+export const llmEmbeddingSpec = (panels: readonly LlmEmbeddingPanel[], labels: readonly string[], title: string): VlSpec =>
+  topLevel(
+    {
+      hconcat: panels.map((p) => ({
+        width: 190,
+        height: 190,
+        title: p.title,
+        data: { values: p.points.filter((q) => Number.isFinite(q.x) && Number.isFinite(q.y)) },
+        mark: { type: "circle", size: 20, opacity: 0.75, aria: false },
+        encoding: {
+          x: { field: "x", type: "quantitative", axis: null, scale: { zero: false } },
+          y: { field: "y", type: "quantitative", axis: null, scale: { zero: false } },
+          color: { field: "label", type: "nominal", title: null, scale: conceptColorScale(labels) }
+        }
+      })),
+      spacing: 12,
+      resolve: { scale: { color: "shared" } }
+    },
+    title
+  )

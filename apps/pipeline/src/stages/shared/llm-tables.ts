@@ -85,6 +85,13 @@ export const LM_TD_SPEC = (nLabels: number) =>
 /** `accuracy.parquet` of the lm-td stage: one row per (condition, shots, label). */
 export const LM_ACCURACY_SPEC = { condition: "string", shots: "int32", label: "string", accuracy: "float64", n: "int32" } as const
 
+/**
+ * `embeddings.parquet` of the lm-td stage: UMAP of the peak layer's vectors, one row per prompt of each
+ * (condition, shots); label is the label index (Null last), item the prompt's item within its label.
+ */
+export const LM_EMBEDDINGS_SPEC = { condition: "string", shots: "int32", layer: "int32", x: "float32", y: "float32", label: "int32", item: "int32" } as const
+
+export const readLmEmbeddings = (ref: ArtifactRef) => readRecords(ref, "embeddings.parquet", LM_EMBEDDINGS_SPEC)
 export const readLmTd = (ref: ArtifactRef, nLabels: number) => readRecords(ref, "td.parquet", LM_TD_SPEC(nLabels))
 export const readLmAccuracy = (ref: ArtifactRef) => readRecords(ref, "accuracy.parquet", LM_ACCURACY_SPEC)
 
