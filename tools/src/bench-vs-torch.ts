@@ -68,10 +68,14 @@ async function llmCheckpoint(): Promise<string> {
 }
 
 function llmRows(dir: string, torch: string | null, threads: number[]): string[] {
-  const [B, T, reps] = [4, 128, 2]
+  const [B, T, reps] = [4, 128, 4]
   const sides = new Map<string, { tps: number; rss: number }[]>()
   const add = (k: string, v: { tps: number; rss: number }) => sides.set(k, [...(sides.get(k) ?? []), v])
+  const pairRatios: number[] = []
   for (let r = 0; r < rounds; r++) {
+    const pair = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", "interleaved", "--batch", String(B), "--seq", String(T), "--reps", String(2 * reps)])
+    pairRatios.push(pair.streamed_over_memory as number)
+    process.stderr.write(`  llm round ${r + 1}: alternated in one process, streamed / in memory ${(pair.streamed_over_memory as number).toFixed(3)} (median of ${pair.pairs} pairs)\n`)
     for (const mode of ["memory", "streamed"]) {
       const j = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", mode, "--batch", String(B), "--seq", String(T), "--reps", String(reps)])
       add(`tfjs ${mode}`, { tps: j.tokens_per_s as number, rss: j.peak_rss_mb as number })
@@ -86,11 +90,20 @@ function llmRows(dir: string, torch: string | null, threads: number[]): string[]
   }
   const bestOf = (xs: { tps: number; rss: number }[]) => xs.reduce((a, b) => (b.tps > a.tps ? b : a))
   const torchBest = [...sides.entries()].filter(([k]) => k.startsWith("PyTorch")).map(([k, v]) => ({ k, ...bestOf(v) })).sort((a, b) => b.tps - a.tps)[0]
-  return [...sides.entries()].map(([k, v]) => {
+  const rows = [...sides.entries()].map(([k, v]) => {
     const b = bestOf(v)
     const ratio = torchBest ? `${(b.tps / torchBest.tps).toFixed(2)}x tokens/s, ${(b.rss / torchBest.rss).toFixed(2)}x RSS vs ${torchBest.k}` : "-"
     return `| llama-100m forward (${B} x ${T}) | ${k} | ${b.tps.toFixed(0)} tok/s | ${b.rss.toFixed(0)} MB | ${ratio} |`
   })
+  // the streamed mode's own target, at least 0.9x the in-memory tokens/s: the median over the rounds of
+  // the median per-pair ratio of forwards alternated in one process (steal time on a shared machine moves
+  // separate processes' numbers by 2x)
+  const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const ratio = medianOf(pairRatios)
+  const mem = bestOf(sides.get("tfjs memory")!)
+  const str = bestOf(sides.get("tfjs streamed")!)
+  rows.push(`| llama-100m forward (${B} x ${T}) | tfjs streamed / in memory, alternated | ${ratio.toFixed(2)}x tokens/s (rounds: ${pairRatios.map((r) => r.toFixed(2)).join(", ")}) | ${(str.rss / mem.rss).toFixed(2)}x RSS | target >= 0.9x tokens/s |`)
+  return rows
 }
 
 const main = async () => {

@@ -24,6 +24,10 @@ export interface KernelsAddon {
   gatedAct(heap: Float32Array, gOff: number, uOff: number, outOff: number, n: number, kind: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */
   attention(heap: Float32Array, qOff: number, kOff: number, vOff: number, maskOff: number, maskSlices: number, zOff: number, pOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, softcap: number, threads: number): void
+  /** Start reading tensors into the heap on a thread (native/reader.h): jobs are [fd, position, heap offset, numel, dtype code] each. */
+  readStart(heap: Float32Array, jobs: Float64Array): number
+  /** Join a read: 0 done, 1 a read failed, 2 the heap moved meanwhile. */
+  readWait(id: number, heap: Float32Array): number
   attentionGrad(heap: Float32Array, dzOff: number, qOff: number, kOff: number, vOff: number, pOff: number, dqOff: number, dkOff: number, dvOff: number, Tq: number, Tk: number, N: number, dh: number, scale: number, groups: number, threads: number): void
 }
 

@@ -82,6 +82,34 @@ export class SafetensorsReader {
     return out
   }
 
+  /**
+   * Rows `rows` of a 2-D tensor [n, cols] into `out` [rows.length, cols] (float32, in the order given),
+   * one read per row: a few rows of a large embedding without reading the rest.
+   */
+  readRowsInto(name: string, rows: ArrayLike<number>, out: Float32Array): Float32Array {
+    const info = this.info(name)
+    if (this.fd === null) throw new SafetensorsError({ file: this.file, tensor: name, reason: "reader is closed" })
+    if (info.shape.length !== 2) throw new SafetensorsError({ file: this.file, tensor: name, reason: `rows of a ${info.shape.length}-D tensor` })
+    const [n, cols] = info.shape
+    const width = BYTES_PER_ELEMENT[info.dtype]
+    if (out.length !== rows.length * cols) throw new SafetensorsError({ file: this.file, tensor: name, reason: `destination holds ${out.length} values, ${rows.length} rows ${rows.length * cols}` })
+    const scratch = info.dtype === "F32" ? null : Buffer.allocUnsafe(cols * width)
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]
+      if (!Number.isInteger(row) || row < 0 || row >= n) throw new SafetensorsError({ file: this.file, tensor: name, reason: `row ${row} outside 0..${n - 1}` })
+      const target = scratch ?? new Uint8Array(out.buffer, out.byteOffset + r * cols * 4, cols * 4)
+      readExactly(this.file, this.fd, target, info.begin + row * cols * width, name)
+      if (scratch) decodeInto(scratch, info.dtype, out.subarray(r * cols, (r + 1) * cols))
+    }
+    return out
+  }
+
+  /** The open file descriptor (for readers on other threads, which read by position and never close it). */
+  descriptor(): number {
+    if (this.fd === null) throw new SafetensorsError({ file: this.file, reason: "reader is closed" })
+    return this.fd
+  }
+
   private info(name: string): TensorInfo {
     const info = this.tensors.get(name)
     if (!info) throw new SafetensorsError({ file: this.file, tensor: name, reason: "no such tensor" })

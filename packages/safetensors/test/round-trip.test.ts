@@ -94,6 +94,27 @@ describe("writer -> reader round trips", () => {
   })
 })
 
+describe("rows of a matrix", () => {
+  for (const dtype of DTYPES) {
+    it(`${dtype}: readRowsInto gives the rows of read(), in the order asked, repeats included`, async () => {
+      const path = join(dir, `rows-${dtype}.safetensors`)
+      const v = values(9 * 6, 3)
+      await writeSafetensors(path, [{ name: "E", shape: [9, 6], dtype }], () => v)
+      const r = SafetensorsReader.open(path)
+      try {
+        const all = r.read("E")
+        const rows = [8, 0, 3, 3]
+        const got = r.readRowsInto("E", rows, new Float32Array(rows.length * 6))
+        expect(Array.from(got)).toEqual(rows.flatMap((row) => Array.from(all.subarray(row * 6, (row + 1) * 6))))
+        await expectSafetensorsError(() => r.readRowsInto("E", [9], new Float32Array(6)), path, "E", /row 9 outside 0\.\.8/)
+        await expectSafetensorsError(() => r.readRowsInto("E", [1, 2], new Float32Array(6)), path, "E", /destination holds 6 values/)
+      } finally {
+        r.close()
+      }
+    })
+  }
+})
+
 describe("writer checks and atomicity", () => {
   it("refuses bad input before writing, and leaves the previous file and no temp file on failure", async () => {
     const sub = tempDir("atomic")

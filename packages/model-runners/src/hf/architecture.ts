@@ -66,6 +66,11 @@ export interface Architecture {
    */
   ignorable(name: string): boolean
   embedWeights(): WeightSpec[]
+  /**
+   * The embed weight [vocab, d] that `embed` reads only by token id (tf.gather of its rows): streamed mode
+   * reads just the rows a batch uses and hands `embed` those rows, with the ids renumbered to match.
+   */
+  readonly tokenEmbedding: string
   layerWeights(l: number): WeightSpec[]
   finalWeights(): WeightSpec[]
   embed(w: Weights, ids: tf.Tensor, ctx: ForwardContext): tf.Tensor

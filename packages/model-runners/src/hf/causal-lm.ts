@@ -7,6 +7,7 @@ import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./archit
 import { HfCheckpoint } from "./checkpoint.js"
 import { checkInventory } from "./inventory.js"
 import { architectureFor } from "./load-architecture.js"
+import { filledTensor, type StagePrefetch, stagePrefetch } from "./stage-prefetch.js"
 
 /**
  * A pretrained causal LM from a local Hugging Face directory, with the same capture / intervention API
@@ -15,8 +16,9 @@ import { architectureFor } from "./load-architecture.js"
  * Execution modes:
  * - "memory": every weight is loaded once as a float32 tensor;
  * - "streamed": for each forward, each stage's weights (embedding, block l, final) are read from disk,
- *   applied to the whole batch's residual stream, and freed, so peak memory is about one layer plus
- *   the streams. Same code path, same numbers.
+ *   applied to the whole batch's residual stream, and freed, so peak memory is about three layers (the
+ *   one computing and the next one, read on a reader thread meanwhile: weight-prefetch.ts) plus the
+ *   streams. Same code path, same numbers.
  * - "auto" (default): memory when the float32 weights fit in `memoryBudgetBytes` (default: half the
  *   free RAM, at most 3 GB: the wasm32 heap holds 4 GB), else streamed.
  *
@@ -61,11 +63,15 @@ export interface LmForwardResult {
  * elsewhere through a Float32Array.
  */
 function weightTensor(ckpt: HfCheckpoint, w: WeightSpec): tf.Tensor {
-  if (tf.getBackend() !== "wasm") return tf.tensor(ckpt.read(w.name, w.shape), [...w.shape])
-  const t = tf.zeros([...w.shape]) // fresh, unshared memory
-  const heap = (tf.backend() as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(t)
-  ckpt.readInto(w.name, w.shape, heap)
-  return t
+  return filledTensor([...w.shape], (out) => ckpt.readInto(w.name, w.shape, out))
+}
+
+/** A batch's token ids renumbered into its distinct ids (sorted): gather(E[distinct], local) = gather(E, ids). */
+function distinctIds(ids: Int32Array): { distinct: Int32Array; local: Int32Array } {
+  const distinct = Int32Array.from(new Set(ids)).sort()
+  const at = new Map<number, number>()
+  distinct.forEach((id, i) => at.set(id, i))
+  return { distinct, local: ids.map((id) => at.get(id)!) }
 }
 
 export class CausalLM {
@@ -74,7 +80,8 @@ export class CausalLM {
     readonly arch: Architecture,
     readonly mode: "memory" | "streamed",
     private readonly ckpt: HfCheckpoint,
-    private readonly resident: Map<string, tf.Tensor> | null
+    private readonly resident: Map<string, tf.Tensor> | null,
+    private readonly prefetch: StagePrefetch | null
   ) {}
 
   static load(dir: string, opts: LoadOptions = {}): CausalLM {
@@ -92,11 +99,16 @@ export class CausalLM {
       }
       const resident = mode === "memory" ? new Map<string, tf.Tensor>() : null
       if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, weightTensor(ckpt, w))
-      return new CausalLM(dir, arch, mode, ckpt, resident)
+      return new CausalLM(dir, arch, mode, ckpt, resident, mode === "streamed" ? stagePrefetch() : null)
     } catch (e) {
       ckpt.close()
       throw e
     }
+  }
+
+  /** Streamed mode: stages whose weights came from the reader thread (hits) or were read on demand. */
+  prefetchStats(): { readonly kind: "native" | "worker"; readonly hits: number; readonly misses: number } | null {
+    return this.prefetch ? { kind: this.prefetch.kind, ...this.prefetch.stats } : null
   }
 
   /** End-of-sequence ids: generation_config.json's eos_token_id (number or list), else config.json's. */
@@ -110,11 +122,32 @@ export class CausalLM {
     return this.ckpt.config
   }
 
-  /** Run `fn` with the stage's weights; in streamed mode they are read now and freed after. */
-  private withWeights<T extends tf.TensorContainer>(specs: WeightSpec[], fn: (w: Map<string, tf.Tensor>) => T): T {
+  /** Stage i's weights: 0 the embedding, 1..nLayers the blocks, nLayers + 1 the final norm and unembedding. */
+  private stageWeights(i: number): WeightSpec[] {
+    const L = this.arch.dims.nLayers
+    return i === 0 ? this.arch.embedWeights() : i <= L ? this.arch.layerWeights(i - 1) : this.arch.finalWeights()
+  }
+
+  /**
+   * Run `fn` with stage i's weights. In streamed mode they come from the reader thread when it has them
+   * (else they are read now), the next stage's read starts (the stages in order, the final one followed
+   * by the embedding of the next pass), and they are freed after.
+   */
+  private withWeights<T extends tf.TensorContainer>(i: number, fn: (w: Map<string, tf.Tensor>) => T, tokenRows?: Int32Array): T {
     if (this.resident) return tf.tidy(() => fn(this.resident as Map<string, tf.Tensor>))
-    const w = new Map(specs.map((s) => [s.name, weightTensor(this.ckpt, s)]))
+    const specs = this.stageWeights(i)
+    const pre = i === 0 ? null : (this.prefetch?.take(String(i)) ?? null)
+    // the embedding stage depends on the batch's tokens, so the reader skips it: final -> block 0
+    const next = i + 1 > this.arch.dims.nLayers + 1 ? 1 : i + 1
+    this.prefetch?.request(String(next), this.stageWeights(next).map((s) => this.ckpt.range(s.name, s.shape)))
+    const w = new Map<string, tf.Tensor>()
+    pre?.forEach((t, j) => w.set(specs[j].name, t))
     try {
+      for (const s of specs) {
+        if (w.has(s.name)) continue
+        const rows = tokenRows && s.name === this.arch.tokenEmbedding ? tokenRows : null
+        w.set(s.name, rows ? filledTensor([rows.length, s.shape[1]], (out) => this.ckpt.readRowsInto(s.name, s.shape, rows, out)) : weightTensor(this.ckpt, s))
+      }
       return tf.tidy(() => fn(w))
     } finally {
       tf.dispose([...w.values()])
@@ -212,23 +245,25 @@ export class CausalLM {
     const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map(), kv }
     const captured: Record<string, tf.Tensor> = {}
     // each stage returns the new stream plus what it captured, so tidy keeps exactly those
-    const stage = (specs: WeightSpec[], f: (w: Map<string, tf.Tensor>) => tf.Tensor): tf.Tensor => {
+    const stage = (i: number, f: (w: Map<string, tf.Tensor>) => tf.Tensor, tokenRows?: Int32Array): tf.Tensor => {
       const before = new Set(Object.keys(hooks.captured))
-      const { out, caps } = this.withWeights(specs, (w) => {
+      const { out, caps } = this.withWeights(i, (w) => {
         const out = f(w)
         const caps: Record<string, tf.Tensor> = {}
         for (const [k, v] of Object.entries(hooks.captured)) if (!before.has(k)) caps[k] = v
         return { out, caps }
-      })
+      }, tokenRows)
       Object.assign(captured, caps)
       return out
     }
     try {
-      let h = stage(this.arch.embedWeights(), (w) => this.arch.embed(w, tf.tensor1d(ids, "int32"), ctx)) // [T*B, d]
+      // streamed: only the embedding rows of the batch's tokens are read, and the ids renumbered into them
+      const rows = this.resident ? null : distinctIds(ids)
+      let h = stage(0, (w) => this.arch.embed(w, tf.tensor1d(rows?.local ?? ids, "int32"), ctx), rows?.distinct) // [T*B, d]
       if (watch?.("hook_embed", h)) return { logits: null, captured, out: h }
       for (let l = 0; l < dims.nLayers; l++) {
         const prev = h
-        h = stage(this.arch.layerWeights(l), (w) => this.arch.block(l, w, prev, ctx))
+        h = stage(l + 1, (w) => this.arch.block(l, w, prev, ctx))
         prev.dispose()
         if (watch?.(`blocks.${l}.hook_resid_post`, h)) return { logits: null, captured, out: h }
       }
@@ -239,7 +274,7 @@ export class CausalLM {
         const sel = want === "all" || want === "none" ? null : want.map((p) => (p < 0 ? T + p : p))
         if (sel && hooks.wants("ln_final")) throw new ForwardError({ field: "logits", reason: "capture of ln_final needs logits: \"all\"" })
         const fin = h
-        logits = stage(this.arch.finalWeights(), (w) => {
+        logits = stage(dims.nLayers + 1, (w) => {
           const x = sel ? tf.reshape(tf.gather(tf.reshape(fin, [T, B, dims.dModel]), sel, 0), [sel.length * B, dims.dModel]) : fin // [P*B, d]
           const P = sel ? sel.length : T
           if (B > 1 && !hooks.wants("ln_final")) {
@@ -268,6 +303,7 @@ export class CausalLM {
 
   dispose(): void {
     if (this.resident) tf.dispose([...this.resident.values()])
+    this.prefetch?.close()
     this.ckpt.close()
   }
 }

@@ -3,6 +3,17 @@ import * as path from "node:path"
 import { CheckpointError } from "../errors.js"
 import { SafetensorsReader } from "@conceptscope/safetensors"
 
+/** Where a tensor's bytes are: its file (and open descriptor), byte range, stored dtype and shape. */
+export interface TensorLocation {
+  readonly file: string
+  readonly fd: number
+  readonly begin: number
+  readonly end: number
+  readonly dtype: "F32" | "F16" | "BF16"
+  readonly shape: readonly number[]
+  readonly numel: number
+}
+
 /**
  * A local Hugging Face model directory: `config.json`, and `model.safetensors` or the shards named by
  * `model.safetensors.index.json` (`weight_map`). Nothing is downloaded. Tensors are read lazily, one at
@@ -114,6 +125,18 @@ export class HfCheckpoint {
   /** As read(), into `out` (e.g. tensor memory on the wasm heap). */
   readInto(name: string, expected: readonly number[], out: Float32Array): Float32Array {
     return this.reader(name, expected).readInto(name, out)
+  }
+
+  /** Rows of a 2-D tensor [n, cols] as float32 [rows.length, cols] (shape checked as read() does). */
+  readRowsInto(name: string, expected: readonly number[], rows: ArrayLike<number>, out: Float32Array): Float32Array {
+    return this.reader(name, expected).readRowsInto(name, rows, out)
+  }
+
+  /** Where a tensor's bytes are (for a reader on another thread), checking its shape as read() does. */
+  range(name: string, expected: readonly number[]): TensorLocation {
+    const r = this.reader(name, expected)
+    const info = r.tensors.get(name)!
+    return { file: r.file, fd: r.descriptor(), begin: info.begin, end: info.end, dtype: info.dtype, shape: expected, numel: expected.reduce((a, b) => a * b, 1) }
   }
 
   private reader(name: string, expected: readonly number[]): SafetensorsReader {

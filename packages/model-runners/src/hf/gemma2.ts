@@ -69,6 +69,7 @@ export class Gemma2 implements Architecture {
   readonly modelType = "gemma2"
   readonly dims: DecoderDims
   readonly layersField = "num_hidden_layers"
+  readonly tokenEmbedding = "model.embed_tokens.weight"
   constructor(readonly spec: Gemma2Spec) {
     this.dims = spec.dims
   }

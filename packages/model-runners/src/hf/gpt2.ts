@@ -46,8 +46,10 @@ export class Gpt2 implements Architecture {
   readonly modelType = "gpt2"
   readonly dims: DecoderDims
   readonly layersField = "n_layer"
+  readonly tokenEmbedding: string
   constructor(readonly spec: Gpt2Spec) {
     this.dims = spec.dims
+    this.tokenEmbedding = `${spec.prefix}wte.weight`
   }
 
   layerOf(name: string): number | null {

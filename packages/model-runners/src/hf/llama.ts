@@ -177,6 +177,7 @@ export class Llama implements Architecture {
   readonly modelType: string
   readonly dims: DecoderDims
   readonly layersField = "num_hidden_layers"
+  readonly tokenEmbedding = "model.embed_tokens.weight"
   constructor(readonly spec: LlamaSpec) {
     this.modelType = spec.modelType
     this.dims = spec.dims
