@@ -73,11 +73,11 @@ function llmRows(dir: string, torch: string | null, threads: number[]): string[]
   const add = (k: string, v: { tps: number; rss: number }) => sides.set(k, [...(sides.get(k) ?? []), v])
   const pairRatios: number[] = []
   for (let r = 0; r < rounds; r++) {
-    const pair = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", "interleaved", "--batch", String(B), "--seq", String(T), "--reps", String(2 * reps)])
+    const pair = runJson(process.execPath, ["--import", "tsx", "--conditions=@conceptscope/source", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", "interleaved", "--batch", String(B), "--seq", String(T), "--reps", String(2 * reps)])
     pairRatios.push(pair.streamed_over_memory as number)
     process.stderr.write(`  llm round ${r + 1}: alternated in one process, streamed / in memory ${(pair.streamed_over_memory as number).toFixed(3)} (median of ${pair.pairs} pairs)\n`)
     for (const mode of ["memory", "streamed"]) {
-      const j = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", mode, "--batch", String(B), "--seq", String(T), "--reps", String(reps)])
+      const j = runJson(process.execPath, ["--import", "tsx", "--conditions=@conceptscope/source", path.join(here, "bench-llm-child.ts"), "--model", dir, "--mode", mode, "--batch", String(B), "--seq", String(T), "--reps", String(reps)])
       add(`tfjs ${mode}`, { tps: j.tokens_per_s as number, rss: j.peak_rss_mb as number })
       process.stderr.write(`  llm round ${r + 1}: tfjs ${mode} ${(j.tokens_per_s as number).toFixed(0)} tok/s, peak RSS ${(j.peak_rss_mb as number).toFixed(0)} MB (after load ${(j.load_peak_rss_mb as number).toFixed(0)} MB, baseline ${(j.baseline_rss_mb as number).toFixed(0)} MB, weights ${(j.weights_f32_mb as number).toFixed(0)} MB)\n`)
     }
@@ -122,7 +122,7 @@ const main = async () => {
     for (let r = 0; r < rounds; r++) {
       const variants: [string, NodeJS.ProcessEnv][] = [["tfjs (native kernels)", {}], ...(stockToo ? [["tfjs (stock wasm)", { CONCEPTSCOPE_NATIVE: "0" }] as [string, NodeJS.ProcessEnv]] : [])]
       for (const [name, env] of variants) {
-        const j = runJson(process.execPath, ["--import", "tsx", path.join(here, "bench-step-child.ts"), "--model", model, "--steps", String(steps), "--warmup", String(warmup)], env)
+        const j = runJson(process.execPath, ["--import", "tsx", "--conditions=@conceptscope/source", path.join(here, "bench-step-child.ts"), "--model", model, "--steps", String(steps), "--warmup", String(warmup)], env)
         add(name, { ms: j.ms_per_step as number, rss: j.peak_rss_mb as number })
         process.stderr.write(`  ${model} round ${r + 1}: ${name} ${(j.ms_per_step as number).toFixed(1)} ms, ${(j.peak_rss_mb as number).toFixed(0)} MB (${j.kernels})\n`)
       }

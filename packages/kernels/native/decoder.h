@@ -8,6 +8,13 @@
 //   gatedAct(heap, gOff, uOff, outOff, n, kind)
 //        out = act(g) * u elementwise (the gated MLP's product); kind 0 SiLU g sigmoid(g),
 //        1 tanh GELU 0.5 g (1 + tanh(c (g + a g^3)))
+// and the gradients of the last two, for training a decoder here:
+//   rmsNormGrad(heap, dyOff, xOff, wOff, dxOff, dwOff, rows, d, eps, onePlus)
+//        r = 1/sqrt(mean(x^2) + eps) per row (recomputed), w' = w (+ 1); g = dy w';
+//        dx = r (g - x r^2 mean(g x)); dw = sum over rows of dy x r (float64 accumulators)
+//   gatedActGrad(heap, dyOff, gOff, uOff, dgOff, duOff, n, kind)
+//        du = dy act(g); dg = dy u act'(g): SiLU' = s (1 + g (1 - s)), s = sigmoid(g);
+//        tanh GELU' = s + g s (1 - s) 2c (1 + 3a g^2), s = sigmoid(2c (g + a g^3))
 #pragma once
 
 napi_value Rope(napi_env env, napi_callback_info info) {
@@ -67,5 +74,74 @@ napi_value GatedAct(napi_env env, napi_callback_info info) {
     exp_blocks(n, [&](size_t i) { return -g[i]; }, product);  // g sigmoid(g)
   else  // 0.5 g (1 + tanh t) = g sigmoid(2t)
     exp_blocks(n, [&](size_t i) { return gelu_exp_arg(g[i]); }, product);
+  return nullptr;
+}
+
+napi_value RmsNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 10)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* dy = heap + (size_t)num(env, a.v[1]);
+  const float* x = heap + (size_t)num(env, a.v[2]);
+  const float* w = heap + (size_t)num(env, a.v[3]);
+  float* dx = heap + (size_t)num(env, a.v[4]);
+  float* dw = heap + (size_t)num(env, a.v[5]);
+  const size_t rows = (size_t)num(env, a.v[6]), d = (size_t)num(env, a.v[7]);
+  const double eps = num(env, a.v[8]);
+  const float one = num(env, a.v[9]) != 0 ? 1.0f : 0.0f;
+  // dw: float partial sums over blocks of 64 rows, added into double accumulators
+  std::vector<double> acc(d, 0.0);
+  std::vector<float> part(d, 0.0f);
+  for (size_t r = 0; r < rows; r++) {
+    const float* xr = x + r * d;
+    const float* dyr = dy + r * d;
+    const float rs = (float)(1.0 / sqrt(lane_sum(d, [&](size_t j) { return xr[j] * xr[j]; }) / d + eps));
+    const float m = (float)(lane_sum(d, [&](size_t j) { return dyr[j] * (w[j] + one) * xr[j]; }) / d);
+    const float k = rs * rs * m;
+    float* dxr = dx + r * d;
+    for (size_t j = 0; j < d; j++) {
+      dxr[j] = rs * (dyr[j] * (w[j] + one) - xr[j] * k);
+      part[j] += dyr[j] * xr[j] * rs;
+    }
+    if (r % 64 == 63 || r + 1 == rows)
+      for (size_t j = 0; j < d; j++) {
+        acc[j] += part[j];
+        part[j] = 0.0f;
+      }
+  }
+  for (size_t j = 0; j < d; j++) dw[j] = (float)acc[j];
+  return nullptr;
+}
+
+napi_value GatedActGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, a, 8)) return nullptr;
+  float* heap = typed<float>(env, a.v[0], nullptr);
+  const float* dy = heap + (size_t)num(env, a.v[1]);
+  const float* g = heap + (size_t)num(env, a.v[2]);
+  const float* u = heap + (size_t)num(env, a.v[3]);
+  float* dg = heap + (size_t)num(env, a.v[4]);
+  float* du = heap + (size_t)num(env, a.v[5]);
+  const size_t n = (size_t)num(env, a.v[6]);
+  if ((int)num(env, a.v[7]) == 0)
+    exp_blocks(n, [&](size_t i) { return -g[i]; }, [&](size_t i0, size_t m, const float* e) {
+      for (size_t i = 0; i < m; i++) {
+        const size_t k = i0 + i;
+        const float s = 1.0f / (1.0f + e[i]);
+        du[k] = dy[k] * g[k] * s;
+        dg[k] = dy[k] * u[k] * s * (1.0f + g[k] * (1.0f - s));
+      }
+    });
+  else
+    exp_blocks(n, [&](size_t i) { return gelu_exp_arg(g[i]); }, [&](size_t i0, size_t m, const float* e) {
+      for (size_t i = 0; i < m; i++) {
+        const size_t k = i0 + i;
+        const float s = 1.0f / (1.0f + e[i]);
+        const float gk = g[k];
+        du[k] = dy[k] * gk * s;
+        const float dt = 2.0f * (float)GELU_C * (1.0f + 3.0f * (float)GELU_A * gk * gk);
+        dg[k] = dy[k] * u[k] * (s + gk * s * (1.0f - s) * dt);
+      }
+    });
   return nullptr;
 }

@@ -282,7 +282,7 @@ napi_value Register(napi_env env, napi_value exports) {
              {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
              {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
              {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope},
-             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"readStart", ReadStart}, {"readWait", ReadWait}};
+             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"rmsNormGrad", RmsNormGrad}, {"gatedActGrad", GatedActGrad}, {"readStart", ReadStart}, {"readWait", ReadWait}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

@@ -20,6 +20,10 @@ export interface KernelsAddon {
   layerNormGrad(heap: Float32Array, dyOff: number, xhatOff: number, rstdOff: number, wOff: number, dxOff: number, dwOff: number, dbOff: number, rows: number, d: number): void
   rope(heap: Float32Array, xOff: number, cosOff: number, sinOff: number, outOff: number, rows: number, heads: number, dim: number): void
   rmsNorm(heap: Float32Array, xOff: number, wOff: number, yOff: number, rows: number, d: number, eps: number, onePlus: boolean): void
+  /** dx, dw of rmsNorm given dy (rstd recomputed per row). */
+  rmsNormGrad(heap: Float32Array, dyOff: number, xOff: number, wOff: number, dxOff: number, dwOff: number, rows: number, d: number, eps: number, onePlus: boolean): void
+  /** dg, du of gatedAct given dy. */
+  gatedActGrad(heap: Float32Array, dyOff: number, gOff: number, uOff: number, dgOff: number, duOff: number, n: number, kind: number): void
   /** out = act(g) * u; kind 0 SiLU, 1 tanh GELU. */
   gatedAct(heap: Float32Array, gOff: number, uOff: number, outOff: number, n: number, kind: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */

@@ -6,12 +6,14 @@ export { heapReaderActive, type HeapReadJob, type PendingHeapRead, startHeapRead
 // gradients over the Cs* kernels); they are exported because that package needs them.
 export {
   fusedGatedAct,
+  fusedGatedActGrad,
   fusedGelu,
   fusedGeluGrad,
   fusedKernelsActive,
   fusedLayerNorm,
   fusedLayerNormGrad,
   fusedRmsNorm,
+  fusedRmsNormGrad,
   fusedRope,
   type GatedAct
 } from "./overrides/fused.js"

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedGatedAct, fusedRmsNorm, installWasmKernels, loadNative } from "../src/index.js"
+import { fusedGatedAct, fusedGatedActGrad, fusedRmsNorm, fusedRmsNormGrad, installWasmKernels, loadNative } from "../src/index.js"
 import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers.js"
 
 const status = loadNative()
@@ -33,6 +33,30 @@ native("fused HF decoder kernels agree with the same functions written as tfjs o
       expect(relErr(got, ref)).toBeLessThan(1e-6)
     }
     expect(() => fusedGatedAct(rand([3, 4]), rand([4, 3]), "silu")).toThrow(/one shape/)
+  })
+
+  // the gradients against tfjs's autodiff of the same functions as ops, run on the stock kernels
+  it("RMSNorm's gradient (dx, dw), with w and with 1 + w, over 130 rows (dw summed over blocks of 64)", () => {
+    for (const onePlus of [false, true]) {
+      const x = tf.mul(rand([130, 48]), 3)
+      const w = rand([48])
+      const dy = rand([130, 48])
+      const ref = bothWays(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.mul(rmsOps(a, b, 1e-5, onePlus), dy))([x, w])).stock
+      const got = nativeOnly(() => fusedRmsNormGrad(dy, x, w, 1e-5, onePlus))
+      expect(relErr(got, ref)).toBeLessThan(1e-5)
+    }
+  })
+
+  it("the gated activation's gradient (dg, du) for SiLU and tanh GELU, including large |g|", () => {
+    const g = tf.concat([tf.mul(rand([1000]), 4), tf.tensor1d([-200, -90, -30, 0, 30, 90, 200])])
+    const u = rand([1007])
+    const dy = rand([1007])
+    for (const [act, ops] of [["silu", (x: tf.Tensor) => tf.mul(x, tf.sigmoid(x))], ["gelu_tanh", geluTanh]] as const) {
+      const ref = bothWays(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.mul(tf.mul(ops(a), b), dy))([g, u])).stock
+      const got = nativeOnly(() => fusedGatedActGrad(dy, g, u, act))
+      expect(got.every((t) => t.every(Number.isFinite))).toBe(true)
+      expect(relErr(got, ref)).toBeLessThan(1e-5)
+    }
   })
 })
 

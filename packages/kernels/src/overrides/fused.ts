@@ -16,7 +16,9 @@ export const FUSED = {
   layerNormGrad: "CsLayerNormGrad",
   rope: "CsRope",
   rmsNorm: "CsRmsNorm",
-  gatedAct: "CsGatedAct"
+  rmsNormGrad: "CsRmsNormGrad",
+  gatedAct: "CsGatedAct",
+  gatedActGrad: "CsGatedActGrad"
 } as const
 
 /** The gated activations fusedGatedAct computes, with the addon's kind codes. */
@@ -84,6 +86,23 @@ export function installFused(addon: KernelsAddon): string[] {
     addon.gatedAct(backend.wasm.HEAPF32, o(g), o(u), o(out), sizeOf(g.shape), attrs.kind as number)
     return out
   })
+  addKernel(FUSED.rmsNormGrad, ({ inputs, backend, attrs }) => {
+    const { dy, x, w } = inputs as Record<string, tf.TensorInfo>
+    const d = x.shape[x.shape.length - 1]
+    const dx = backend.makeOutput(x.shape.slice(), "float32")
+    const dw = backend.makeOutput([d], "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.rmsNormGrad(backend.wasm.HEAPF32, o(dy), o(x), o(w), o(dx), o(dw), sizeOf(x.shape) / d, d, attrs.eps as number, attrs.onePlus === 1)
+    return [dx, dw]
+  })
+  addKernel(FUSED.gatedActGrad, ({ inputs, backend, attrs }) => {
+    const { dy, g, u } = inputs as Record<string, tf.TensorInfo>
+    const dg = backend.makeOutput(g.shape.slice(), "float32")
+    const du = backend.makeOutput(g.shape.slice(), "float32")
+    const o = (t: tf.TensorInfo) => offsetOf(backend, t)
+    addon.gatedActGrad(backend.wasm.HEAPF32, o(dy), o(g), o(u), o(dg), o(du), sizeOf(g.shape), attrs.kind as number)
+    return [dg, du]
+  })
   return Object.values(FUSED)
 }
 
@@ -126,6 +145,16 @@ export function fusedRmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = 
   const d = x.shape[x.rank - 1]
   if (!f32(x, w) || x.rank < 1 || w.shape.join() !== `${d}`) throw new Error(`fusedRmsNorm: expected float32 x [..., d] and w [d], got [${x.shape}], [${w.shape}]`)
   return run(FUSED.rmsNorm, { x, w }, { eps, onePlus: onePlus ? 1 : 0 }) as tf.Tensor
+}
+
+/** Gradients of fusedRmsNorm: dy, x [..., d], w [d] -> dx [..., d], dw [d] (the row statistics recomputed). */
+export function fusedRmsNormGrad(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): [tf.Tensor, tf.Tensor] {
+  return run(FUSED.rmsNormGrad, { dy, x, w }, { eps, onePlus: onePlus ? 1 : 0 }) as unknown as [tf.Tensor, tf.Tensor]
+}
+
+/** Gradients of fusedGatedAct: dy, g, u of one shape -> dg, du. */
+export function fusedGatedActGrad(dy: tf.Tensor, g: tf.Tensor, u: tf.Tensor, act: GatedAct): [tf.Tensor, tf.Tensor] {
+  return run(FUSED.gatedActGrad, { dy, g, u }, { kind: GATED_ACTS[act] }) as unknown as [tf.Tensor, tf.Tensor]
 }
 
 /** The gated MLP's act(g) * u elementwise, forward only: g, u float32 of one shape. */

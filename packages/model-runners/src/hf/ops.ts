@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { fusedGatedAct, fusedKernelsActive, fusedRmsNorm, nativeMatmulActive, type GatedAct } from "@conceptscope/kernels"
+import { fusedGatedAct, fusedGatedActGrad, fusedKernelsActive, fusedRmsNorm, fusedRmsNormGrad, nativeMatmulActive, type GatedAct } from "@conceptscope/kernels"
 import { gelu } from "../layers.js"
 
 /**
@@ -53,7 +53,15 @@ export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
  * x [rows, d], w [d].
  */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number, onePlus = false): tf.Tensor {
-  if (fusedKernelsActive() && !recordingGradients() && x.dtype === "float32" && w.dtype === "float32") return fusedRmsNorm(x, w, eps, onePlus)
+  if (fusedKernelsActive() && x.dtype === "float32" && w.dtype === "float32") {
+    if (!recordingGradients()) return fusedRmsNorm(x, w, eps, onePlus)
+    // under a tape: the fused kernel with its fused gradient (saves x and w only)
+    const f = tf.customGrad(((xx: tf.Tensor, ww: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xx, ww])
+      return { value: fusedRmsNorm(xx, ww, eps, onePlus), gradFunc: (dy: tf.Tensor, [sx, sw]: tf.Tensor[]) => fusedRmsNormGrad(dy, sx, sw, eps, onePlus) }
+    }) as unknown as Parameters<typeof tf.customGrad>[0])
+    return f(x, w) as tf.Tensor
+  }
   const r = tf.rsqrt(tf.add(tf.mean(tf.mul(x, x), -1, true), eps)) // [rows, 1]
   return tf.mul(tf.mul(x, r), onePlus ? tf.add(w, 1) : w)
 }
@@ -91,7 +99,15 @@ export function activation(name: string): ((x: tf.Tensor) => tf.Tensor) | null {
 /** The gated MLP's act(g) * u (Llama's SwiGLU, Gemma's GeGLU); g, u [rows, f]. */
 export function gatedAct(act: (x: tf.Tensor) => tf.Tensor, g: tf.Tensor, u: tf.Tensor): tf.Tensor {
   const kind: GatedAct | null = act === silu ? "silu" : act === gelu ? "gelu_tanh" : null
-  if (kind && fusedKernelsActive() && !recordingGradients() && g.dtype === "float32" && u.dtype === "float32") return fusedGatedAct(g, u, kind)
+  if (kind && fusedKernelsActive() && g.dtype === "float32" && u.dtype === "float32") {
+    if (!recordingGradients()) return fusedGatedAct(g, u, kind)
+    // under a tape: the fused kernel with its fused gradient (saves g and u only)
+    const f = tf.customGrad(((gg: tf.Tensor, uu: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([gg, uu])
+      return { value: fusedGatedAct(gg, uu, kind), gradFunc: (dy: tf.Tensor, [sg, su]: tf.Tensor[]) => fusedGatedActGrad(dy, sg, su, kind) }
+    }) as unknown as Parameters<typeof tf.customGrad>[0])
+    return f(g, u) as tf.Tensor
+  }
   return tf.mul(act(g), u)
 }
 
