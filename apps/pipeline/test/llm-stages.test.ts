@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Effect } from "effect"
 import { loadConfig } from "../src/index.js"
-import { scoreBatch } from "../src/stages/shared/lm-scoring.js"
+import { generatedCorrect, scoreBatch, stopTokens } from "../src/stages/shared/lm-scoring.js"
 import { CLI, ROOT, tmp, writeConfig } from "./helpers.js"
 
 /**
@@ -77,6 +77,30 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
       expect(answers[i].log_prob as number).toBeCloseTo(ref.logProb, 3)
       expect(answers[i].pre_answer).toBe(t.promptIds.length - 1)
     }
+  })
+
+  it("scores by generation: greedy tokens continue the prompt as teacher forcing says, and an answer must be followed by a stop", async () => {
+    const prompts = await rows(path.join(artifact("prompts"), "prompts.parquet"))
+    const tok = loadTokenizer(MODEL)
+    const tokenized = prompts.slice(0, 6).map((p) => tokenizePrompt(tok, p as never))
+    const byLen = tokenized.filter((t) => t.promptIds.length === tokenized[0].promptIds.length)
+    const stop = stopTokens(model, (t) => tok.encode(t, { addSpecialTokens: false }), "\n\nInput: ")
+    expect(stop).toContain(tok.encode("\n\nInput: ", { addSpecialTokens: false })[0])
+    const gen = generatedCorrect(model, byLen, stop)
+    // take what the model generates as the gold answer: teacher forcing must call all of it correct, and
+    // generation must too exactly when the next generated token stops (or nothing follows)
+    const own = byLen.map((t, b) => ({ ...t, answerIds: gen.generated[b].slice(0, t.answerIds.length) }))
+    const scored = scoreBatch(model, own)
+    tf.dispose(Object.values(scored.captured))
+    expect(scored.correct.every(Boolean)).toBe(true)
+    const again = generatedCorrect(model, own, stop)
+    own.forEach((t, b) => {
+      const next = gen.generated[b][t.answerIds.length]
+      expect(again.correct[b]).toBe(next === undefined || stop.includes(next))
+    })
+    // a wrong first token is never correct
+    const wrong = own.map((t) => ({ ...t, answerIds: [(t.answerIds[0] + 1) % 50, ...t.answerIds.slice(1)] }))
+    expect(generatedCorrect(model, wrong, stop).correct.some(Boolean)).toBe(false)
   })
 
   it("stores the residual at the token before the answer, as a forward pass of the prompt alone gives it", async () => {

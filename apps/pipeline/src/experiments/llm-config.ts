@@ -138,6 +138,12 @@ export const LlmFields = {
   instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
   td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
   taskVectors: Schema.optionalWith(TaskVectorsSchema, { default: () => Schema.decodeSync(TaskVectorsSchema)({}) }),
+  /**
+   * How an answer counts as correct (accuracy and task vectors): "teacher-forced" (every answer token is the
+   * argmax given the gold prefix; one forward pass) or "generate" (greedy generation must produce the answer
+   * and then stop: EOS or the template's next example; answer length + 1 decoding steps).
+   */
+  scoring: Schema.optionalWith(Schema.Literal("teacher-forced", "generate"), { default: () => "teacher-forced" as const }),
   /** Prompts per forward pass (prompts of one token length share a batch). */
   batchSize: Schema.optionalWith(PosInt, { default: () => 16 }),
   notes: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })

@@ -32,6 +32,9 @@ function corpusSha(file: string): string {
   return h
 }
 
+/** How answers are scored, and (for generation) the text that follows an answer, whose first token stops it. */
+const scoringParams = (config: LlmConfig) => ({ scoring: config.scoring, stopAfter: `${config.template.exampleSeparator}${config.template.inputPrefix}` })
+
 const lmModel = entry({
   name: "lm-model",
   packages: ["model-runners", "finetuners", "task-generators", "artifacts"],
@@ -88,7 +91,7 @@ const lmRun = entry({
   name: "lm-run",
   packages: ["model-runners", "task-generators", "activation-store", "artifacts"],
   upstream: [lmModel, prompts],
-  params: ({ config }, up) => ({ fingerprint: up["lm-model"].fingerprint, mode: config.model.mode, batchSize: config.batchSize }),
+  params: ({ config }, up) => ({ fingerprint: up["lm-model"].fingerprint, mode: config.model.mode, batchSize: config.batchSize, ...scoringParams(config) }),
   load: () => import("../stages/lm-run.js").then((m) => m.lmRunStage)
 })
 
@@ -113,6 +116,7 @@ const taskVectors = entry({
     fingerprint: up["lm-model"].fingerprint,
     mode: config.model.mode,
     batchSize: config.batchSize,
+    ...scoringParams(config),
     layer: up["lm-td"].peakLayer,
     shots: config.taskVectors.shots,
     replicates: config.taskVectors.replicates,

@@ -7,12 +7,13 @@ import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
-import { scoreBatch } from "./shared/lm-scoring.js"
+import { generatedCorrect, scoreBatch, stopTokens } from "./shared/lm-scoring.js"
 import { readModelMeta, ANSWERS_SPEC, readPrompts } from "./shared/llm-tables.js"
 
 /**
- * Run every prompt through the LM once: teacher-forced greedy exact match of the answer (every answer
- * token is the argmax given the prompt and the gold answer prefix) and the answer's log-probability
+ * Run every prompt through the LM once: greedy exact match of the answer (`scoring`: teacher-forced, every
+ * answer token the argmax given the prompt and the gold answer prefix; or generated, see lm-scoring.ts)
+ * and the answer's log-probability
  * (`answers.parquet`, ANSWERS_SPEC), and the residual stream at the token before the answer at
  * `hook_embed` (layer -1) and every `blocks.{l}.hook_resid_post` into an activation store (checkpoint 0,
  * seq_id = prompt row, concept = label index, position = that token).
@@ -21,15 +22,18 @@ export const LmRunParams = Schema.Struct({
   /** The model's content fingerprint (lm-model), so the key follows the weights, not the path. */
   fingerprint: Schema.String,
   mode: Schema.Literal("auto", "memory", "streamed"),
-  batchSize: Schema.Int.pipe(Schema.positive())
+  batchSize: Schema.Int.pipe(Schema.positive()),
+  scoring: Schema.Literal("teacher-forced", "generate"),
+  /** the text after an answer in a prompt: its first token stops generation */
+  stopAfter: Schema.String
 })
 
 export const LmRunMeta = Schema.Struct({ nLayers: Schema.Int, dModel: Schema.Int, accuracy: Schema.Number, tokensPerSecond: Schema.Number })
 
 export const lmRunStage = defineStage({
   name: "lm-run",
-  version: "1",
-  schemaVersion: 1,
+  version: "2",
+  schemaVersion: 2,
   params: LmRunParams,
   meta: LmRunMeta,
   run: ({ params, inputs, dir }: { params: typeof LmRunParams.Type; inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef }; dir: string }) =>
@@ -48,15 +52,25 @@ export const lmRunStage = defineStage({
             const writer = yield* stagePromise("lm-run", () => ActivationWriter.open(dir, { dModel }))
             const answers: Record<string, unknown>[] = new Array(prompts.length)
             const batches = batchesByLength(tokenized.map((t) => t.promptIds.length), params.batchSize)
+            const stop = params.scoring === "generate" ? stopTokens(model, (t) => tok.encode(t, { addSpecialTokens: false }), params.stopAfter) : []
             const bar = progress("lm-run", prompts.length)
             const started = Date.now()
             let tokens = 0
             for (const batch of batches) {
               const scored = yield* stageTry("lm-run", () => scoreBatch(model, batch.map((i) => tokenized[i]), { capture: hooks }))
               const P = scored.promptTokens
+              const gen = params.scoring === "generate" ? yield* stageTry("lm-run", () => generatedCorrect(model, batch.map((i) => tokenized[i]), stop)) : null
               batch.forEach((i, b) => {
                 const t = tokenized[i]
-                answers[i] = { row: prompts[i].row, prompt_tokens: P, answer_tokens: t.answerIds.length, pre_answer: t.preAnswer, correct: scored.correct[b], log_prob: scored.logProb[b] }
+                answers[i] = {
+                  row: prompts[i].row,
+                  prompt_tokens: P,
+                  answer_tokens: t.answerIds.length,
+                  pre_answer: t.preAnswer,
+                  correct: gen ? gen.correct[b] : scored.correct[b],
+                  log_prob: scored.logProb[b],
+                  generated: gen ? gen.generated[b].join(" ") : ""
+                }
               })
               tokens += scored.tokens
               const meta = {

@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
-import { scoreBatch } from "./shared/lm-scoring.js"
+import { generatedCorrect, scoreBatch, stopTokens } from "./shared/lm-scoring.js"
 import { readModelMeta, readAnswers, readPrompts, VECTORS_SPEC } from "./shared/llm-tables.js"
 
 /**
@@ -25,6 +25,9 @@ export const TaskVectorsParams = Schema.Struct({
   fingerprint: Schema.String,
   mode: Schema.Literal("auto", "memory", "streamed"),
   batchSize: Schema.Int.pipe(Schema.positive()),
+  /** how an answer counts as correct (lm-scoring.ts), as in lm-run */
+  scoring: Schema.Literal("teacher-forced", "generate"),
+  stopAfter: Schema.String,
   layer: Schema.Int.pipe(Schema.nonNegative()),
   shots: Schema.Int.pipe(Schema.nonNegative()),
   replicates: Schema.Int.pipe(Schema.positive()),
@@ -42,7 +45,7 @@ const meanRows = (X: Float32Array, rows: readonly number[], d: number) => {
 
 export const taskVectorsStage = defineStage({
   name: "task-vectors",
-  version: "1",
+  version: "2",
   schemaVersion: 1,
   params: TaskVectorsParams,
   meta: TaskVectorsMeta,
@@ -73,6 +76,7 @@ export const taskVectorsStage = defineStage({
         stageTry("task-vectors", () => CausalLM.load(modelDir, { mode: params.mode })),
         (model) =>
           Effect.gen(function* () {
+            const stop = params.scoring === "generate" ? stopTokens(model, (t) => tok.encode(t, { addSpecialTokens: false }), params.stopAfter) : []
             const bar = progress("task-vectors", params.replicates * params.modes.length * 2)
             for (let rep = 0; rep < params.replicates; rep++) {
               const rng = new Rng(params.seed).fork(`task-vectors:${rep}`)
@@ -108,9 +112,14 @@ export const taskVectorsStage = defineStage({
                       vector: mode === "replace" ? means.get(src)! : means.get(src)!.map((v, j) => v - grand[j]),
                       batch: rows
                     }))
-                    const scored = yield* stageTry("task-vectors", () => scoreBatch(model, batch.map((i) => tokenized[i]), { interventions }))
-                    tf.dispose(Object.values(scored.captured))
-                    batch.forEach((i, b) => correct.set(i, scored.correct[b]))
+                    const these = batch.map((i) => tokenized[i])
+                    const right = yield* stageTry("task-vectors", () => {
+                      if (params.scoring === "generate") return generatedCorrect(model, these, stop, interventions).correct
+                      const scored = scoreBatch(model, these, { interventions })
+                      tf.dispose(Object.values(scored.captured))
+                      return scored.correct
+                    })
+                    batch.forEach((i, b) => correct.set(i, right[b]))
                   }
                   for (const l of concepts) {
                     const idx = evalRows.map((r, i) => [r, i] as const).filter(([r]) => slice.concepts[r] === l)

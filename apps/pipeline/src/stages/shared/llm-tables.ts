@@ -58,7 +58,9 @@ export const ANSWERS_SPEC = {
   answer_tokens: "int32",
   pre_answer: "int32",
   correct: "bool",
-  log_prob: "float64"
+  log_prob: "float64",
+  /** the tokens greedy generation produced (space-separated ids; empty when scoring is teacher-forced) */
+  generated: "string"
 } as const
 
 export const readAnswers = (ref: ArtifactRef) => readRecords(ref, "answers.parquet", ANSWERS_SPEC)

@@ -1,5 +1,5 @@
 import type { Intervention } from "@conceptscope/core"
-import type { CausalLM } from "@conceptscope/model-runners"
+import { type CausalLM, generateGreedy } from "@conceptscope/model-runners"
 import type { TokenizedPrompt } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
 
@@ -46,4 +46,36 @@ export function scoreBatch(
   const logProb = prompts.map((t, b) => t.answerIds.reduce((s, id, j) => s + flat[(b * A + j) * V + id], 0))
   const correct = prompts.map((t, b) => t.answerIds.every((id, j) => best[b][j] === id))
   return { correct, logProb, captured: out.captured, promptTokens: P, tokens: rows.reduce((s, r) => s + r.length, 0) }
+}
+
+/**
+ * How an answer counts as correct. "teacher-forced": every answer token is the argmax given the prompt and
+ * the gold prefix (scoreBatch). "generate": greedy generation from the prompt, at most answer length + 1
+ * tokens, must give exactly the answer's tokens followed by a stop token (EOS or the first token of what
+ * follows an answer in the template) or nothing more.
+ */
+export type Scoring = "teacher-forced" | "generate"
+
+/** Greedy generation's exact match for a batch of prompts (any lengths); interventions act on the prompt pass. */
+export function generatedCorrect(
+  model: CausalLM,
+  prompts: readonly TokenizedPrompt[],
+  stop: readonly number[],
+  interventions?: readonly Intervention[]
+): { correct: boolean[]; generated: number[][] } {
+  const A = Math.max(...prompts.map((t) => t.answerIds.length))
+  const generated = generateGreedy(model, prompts.map((t) => t.promptIds), { maxNewTokens: A + 1, stop, interventions })
+  const stops = new Set(stop)
+  const correct = prompts.map((t, b) => {
+    const g = generated[b]
+    const n = t.answerIds.length
+    return t.answerIds.every((id, j) => g[j] === id) && (g.length === n || stops.has(g[n]))
+  })
+  return { correct, generated }
+}
+
+/** The stop tokens of generation: EOS and the first token of the text that follows an answer in a prompt. */
+export function stopTokens(model: CausalLM, encode: (text: string) => number[], after: string): number[] {
+  const first = encode(after)[0]
+  return [...new Set([...model.eosTokenIds(), ...(first === undefined ? [] : [first])])]
 }
