@@ -27,6 +27,7 @@
 //        g = dy w; dx = rstd (g - mean(g) - xhat mean(g xhat)); dw = sum_rows dy xhat; db = sum_rows dy
 //   rope(...), rmsNorm(...), gatedAct(...)      HF decoder pieces (forward only): see decoder.h
 //   attention(...), attentionGrad(...)          fused softmax attention on [T, N, dh] rows: see attention.h
+//   crossEntropy(...), crossEntropyGrad(...)   mean next-token loss and its gradient: see loss.h
 //   readStart(...), readWait(...)               checkpoint bytes into the heap on a thread: see reader.h
 #include <node_api.h>
 #include <algorithm>
@@ -268,6 +269,7 @@ napi_value BroadcastAdd(napi_env env, napi_callback_info info) {
 #include "decoder.h"
 #include "small-gemm.h"
 #include "attention.h"
+#include "loss.h"
 }  // namespace
 #include "reader.h"
 namespace {
@@ -282,7 +284,7 @@ napi_value Register(napi_env env, napi_value exports) {
              {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
              {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
              {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope},
-             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"rmsNormGrad", RmsNormGrad}, {"gatedActGrad", GatedActGrad}, {"readStart", ReadStart}, {"readWait", ReadWait}};
+             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"rmsNormGrad", RmsNormGrad}, {"gatedActGrad", GatedActGrad}, {"crossEntropy", CrossEntropy}, {"crossEntropyGrad", CrossEntropyGrad}, {"readStart", ReadStart}, {"readWait", ReadWait}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

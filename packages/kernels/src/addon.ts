@@ -24,6 +24,10 @@ export interface KernelsAddon {
   rmsNormGrad(heap: Float32Array, dyOff: number, xOff: number, wOff: number, dxOff: number, dwOff: number, rows: number, d: number, eps: number, onePlus: boolean): void
   /** dg, du of gatedAct given dy. */
   gatedActGrad(heap: Float32Array, dyOff: number, gOff: number, uOff: number, dgOff: number, duOff: number, n: number, kind: number): void
+  /** Sum over rows with a target (>= 0) of lse - x[target]; writes every row's log-sum-exp to lse (native/loss.h). */
+  crossEntropy(heap: Float32Array, xOff: number, targets: Int32Array, N: number, V: number, lseOff: number): number
+  /** scale (softmax - onehot) on rows with a target, 0 on the others. */
+  crossEntropyGrad(heap: Float32Array, xOff: number, lseOff: number, targets: Int32Array, N: number, V: number, scale: number, outOff: number): void
   /** out = act(g) * u; kind 0 SiLU, 1 tanh GELU. */
   gatedAct(heap: Float32Array, gOff: number, uOff: number, outOff: number, n: number, kind: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */

@@ -5,6 +5,8 @@ export { heapReaderActive, type HeapReadJob, type PendingHeapRead, startHeapRead
 // The fused ops below exist for @conceptscope/model-runners' layers and HF decoders (hand-written
 // gradients over the Cs* kernels); they are exported because that package needs them.
 export {
+  fusedCrossEntropy,
+  fusedCrossEntropyGrad,
   fusedGatedAct,
   fusedGatedActGrad,
   fusedGelu,

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { fusedGatedAct, fusedGatedActGrad, fusedRmsNorm, fusedRmsNormGrad, installWasmKernels, loadNative } from "../src/index.js"
+import { fusedCrossEntropy, fusedCrossEntropyGrad, fusedGatedAct, fusedGatedActGrad, fusedRmsNorm, fusedRmsNormGrad, installWasmKernels, loadNative } from "../src/index.js"
 import { bothWays, nativeOnly, rand, relErr, useWasm } from "./helpers.js"
 
 const status = loadNative()
@@ -45,6 +45,24 @@ native("fused HF decoder kernels agree with the same functions written as tfjs o
       const got = nativeOnly(() => fusedRmsNormGrad(dy, x, w, 1e-5, onePlus))
       expect(relErr(got, ref)).toBeLessThan(1e-5)
     }
+  })
+
+  it("cross-entropy and its gradient against log-softmax and its autodiff, with unscored rows and large logits", () => {
+    const x = tf.concat([tf.mul(rand([9, 37]), 5), tf.tensor2d([[80, -80, ...Array(35).fill(0)]])]) // [10, 37]
+    const targets = Int32Array.from([3, -1, 0, 36, 5, -1, 7, 7, 1, 0])
+    const onehot = tf.tensor2d(Array.from(targets).flatMap((t) => Array.from({ length: 37 }, (_, v) => (v === t ? 1 : 0))), [10, 37])
+    const lossOps = (z: tf.Tensor) => tf.neg(tf.sum(tf.mul(tf.logSoftmax(z), onehot)))
+    const [refLoss, refGrad] = bothWays(() => [lossOps(x), tf.grad(lossOps)(x)]).stock
+    const [sum, lse] = nativeOnly(() => fusedCrossEntropy(x, targets))
+    expect(Math.abs(sum[0] - refLoss[0]) / refLoss[0]).toBeLessThan(1e-5)
+    expect(lse).toHaveLength(10)
+    const got = nativeOnly(() => {
+      const [, l] = fusedCrossEntropy(x, targets)
+      return fusedCrossEntropyGrad(x, l, targets, 1)
+    })
+    expect(relErr(got, [refGrad])).toBeLessThan(1e-5)
+    expect(() => fusedCrossEntropy(x, Int32Array.from([0, 1]))).toThrow(/10 targets/)
+    expect(() => fusedCrossEntropy(x, targets.map((t) => (t === 36 ? 37 : t)))).toThrow(/outside the vocabulary/)
   })
 
   it("the gated activation's gradient (dg, du) for SiLU and tanh GELU, including large |g|", () => {

@@ -18,7 +18,9 @@ export const FUSED = {
   rmsNorm: "CsRmsNorm",
   rmsNormGrad: "CsRmsNormGrad",
   gatedAct: "CsGatedAct",
-  gatedActGrad: "CsGatedActGrad"
+  gatedActGrad: "CsGatedActGrad",
+  crossEntropy: "CsCrossEntropy",
+  crossEntropyGrad: "CsCrossEntropyGrad"
 } as const
 
 /** The gated activations fusedGatedAct computes, with the addon's kind codes. */
@@ -103,6 +105,22 @@ export function installFused(addon: KernelsAddon): string[] {
     addon.gatedActGrad(backend.wasm.HEAPF32, o(dy), o(g), o(u), o(dg), o(du), sizeOf(g.shape), attrs.kind as number)
     return [dg, du]
   })
+  addKernel(FUSED.crossEntropy, ({ inputs, backend, attrs }) => {
+    const x = inputs.x as tf.TensorInfo
+    const [N, V] = x.shape
+    const loss = backend.makeOutput([1], "float32")
+    const lse = backend.makeOutput([N], "float32")
+    const total = addon.crossEntropy(backend.wasm.HEAPF32, offsetOf(backend, x), attrs.targets as Int32Array, N, V, offsetOf(backend, lse))
+    backend.wasm.HEAPF32[offsetOf(backend, loss)] = total
+    return [loss, lse]
+  })
+  addKernel(FUSED.crossEntropyGrad, ({ inputs, backend, attrs }) => {
+    const { x, lse } = inputs as Record<string, tf.TensorInfo>
+    const [N, V] = x.shape
+    const out = backend.makeOutput([N, V], "float32")
+    addon.crossEntropyGrad(backend.wasm.HEAPF32, offsetOf(backend, x), offsetOf(backend, lse), attrs.targets as Int32Array, N, V, attrs.scale as number, offsetOf(backend, out))
+    return out
+  })
   return Object.values(FUSED)
 }
 
@@ -155,6 +173,22 @@ export function fusedRmsNormGrad(dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor, eps:
 /** Gradients of fusedGatedAct: dy, g, u of one shape -> dg, du. */
 export function fusedGatedActGrad(dy: tf.Tensor, g: tf.Tensor, u: tf.Tensor, act: GatedAct): [tf.Tensor, tf.Tensor] {
   return run(FUSED.gatedActGrad, { dy, g, u }, { kind: GATED_ACTS[act] }) as unknown as [tf.Tensor, tf.Tensor]
+}
+
+/**
+ * Summed next-token cross-entropy of logits x [N, V] against targets [N] (-1: row not scored): the sum over
+ * scored rows of logsumexp(x_r) - x[r, target_r], as a [1] tensor, and every row's logsumexp [N].
+ */
+export function fusedCrossEntropy(x: tf.Tensor, targets: Int32Array): [tf.Tensor, tf.Tensor] {
+  if (!f32(x) || x.rank !== 2 || targets.length !== x.shape[0]) throw new Error(`fusedCrossEntropy: expected float32 x [N, V] and ${x.shape[0]} targets, got [${x.shape}] and ${targets.length}`)
+  const V = x.shape[1] as number
+  if (targets.some((t) => t >= V)) throw new Error(`fusedCrossEntropy: a target is outside the vocabulary 0..${V - 1}`)
+  return run(FUSED.crossEntropy, { x }, { targets } as never) as unknown as [tf.Tensor, tf.Tensor]
+}
+
+/** Gradient of fusedCrossEntropy's sum times `scale`: scale (softmax(x) - onehot) on scored rows, 0 elsewhere. */
+export function fusedCrossEntropyGrad(x: tf.Tensor, lse: tf.Tensor, targets: Int32Array, scale: number): tf.Tensor {
+  return run(FUSED.crossEntropyGrad, { x, lse }, { targets, scale } as never) as tf.Tensor
 }
 
 /** The gated MLP's act(g) * u elementwise, forward only: g, u float32 of one shape. */

@@ -8,7 +8,8 @@ import { HookRunner } from "../hook-points.js"
 import { ConfigReader, type ForwardContext, type WeightSpec } from "./architecture.js"
 import type { BuiltTokenizer } from "./build-tokenizer.js"
 import { Llama, llamaFromConfig } from "./llama.js"
-import { recordingGradients } from "./ops.js"
+import { embedRows, recordingGradients } from "./ops.js"
+import { fusedCrossEntropy, fusedCrossEntropyGrad, fusedKernelsActive } from "@conceptscope/kernels"
 
 /**
  * A Llama-architecture LM trained here: the runner's own `Llama` decoder (the code that runs any Llama
@@ -69,6 +70,17 @@ export function llamaConfigJson(size: LlamaSize, vocab: number, ids: SpecialIds)
  * over N x V values instead of about ten (one-hot, product, sum and their gradients).
  */
 function crossEntropy(logits: tf.Tensor, targets: Int32Array, V: number, count: number): tf.Scalar {
+  if (fusedKernelsActive() && logits.dtype === "float32") {
+    // one native pass forward (log-sum-exp per row, loss) and one backward (scale (softmax - onehot))
+    const fused = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [sum, lse] = fusedCrossEntropy(x, targets) // [1], [N]
+      const total = sum.dataSync()[0]
+      sum.dispose()
+      save([x, lse])
+      return { value: tf.scalar(total / count), gradFunc: (dy: tf.Tensor, [sx, slse]: tf.Tensor[]) => [fusedCrossEntropyGrad(sx, slse, targets, dy.dataSync()[0] / count)] }
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor) => tf.Scalar
+    return fused(logits)
+  }
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const logp = tf.logSoftmax(x) // [N, V]
     save([logp])
@@ -149,10 +161,10 @@ export class TrainableLlama {
 
   /**
    * Logits of right-padded rows: ids [B*T] row-major (row b, position t at b*T + t) -> [T*B, V]
-   * position-major (row t*B + b). Positions are 0..T-1; causal attention keeps padding at the end of a
+   * position-major (row t*B + b), or only the position-major rows `rows` [R] -> [R, V]. Positions are 0..T-1; causal attention keeps padding at the end of a
    * row from reaching any earlier token.
    */
-  logits(ids: Int32Array, B: number, T: number): tf.Tensor {
+  logits(ids: Int32Array, B: number, T: number, rows?: Int32Array): tf.Tensor {
     const { dims } = this.arch
     const pm = new Int32Array(T * B) // [T*B] position-major
     const positions = new Int32Array(T * B)
@@ -167,7 +179,8 @@ export class TrainableLlama {
     try {
       let h = this.arch.embed(w, tf.tensor1d(pm, "int32"), ctx) // [T*B, d]
       for (let l = 0; l < dims.nLayers; l++) h = this.arch.block(l, w, h, ctx)
-      return this.arch.final(w, h, ctx) // [T*B, V]
+      // only the rows asked for reach the head (the final norm and the unembedding are row-wise)
+      return this.arch.final(w, rows ? embedRows(h, tf.tensor1d(rows, "int32")) : h, ctx) // [rows or T*B, V]
     } finally {
       // under a tape the backward pass still reads the mask and rotary tables: kept until release()
       if (recordingGradients()) this.retained.push(...ctx.shared.values())
@@ -195,7 +208,16 @@ export class TrainableLlama {
         if (y >= 0) count++
       }
     if (count === 0) throw new ModelConfigError({ field: "targets", reason: "no token to predict in the batch" })
-    return crossEntropy(this.logits(ids, B, T), pm, V, count)
+    if (count === pm.length) return crossEntropy(this.logits(ids, B, T), pm, V, count)
+    // some positions unscored (loss on answers only): the head runs on the scored rows alone
+    const rows = new Int32Array(count)
+    const scored = new Int32Array(count)
+    for (let r = 0, k = 0; r < pm.length; r++)
+      if (pm[r] >= 0) {
+        rows[k] = r
+        scored[k++] = pm[r]
+      }
+    return crossEntropy(this.logits(ids, B, T, rows), scored, V, count)
   }
 
   /** A copy of every weight. */
