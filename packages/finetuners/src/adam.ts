@@ -1,4 +1,5 @@
 import { loadSafetensors, saveSafetensors, type TensorData } from "@conceptscope/safetensors"
+import { nativeAdamStep } from "@conceptscope/kernels"
 import { ResumeError } from "./errors.js"
 
 /**
@@ -55,6 +56,8 @@ export class Adam {
       const g = grads.get(n) as Float32Array
       const m = this.m.get(n) as Float32Array
       const v = this.v.get(n) as Float32Array
+      // the same loop in the addon when the native kernels are active (bit for bit, about 15x faster)
+      if (nativeAdamStep(p, g, m, v, { gradScale, b1, b2, stepSize, sqrtBc2, eps, decay })) continue
       for (let i = 0; i < p.length; i++) {
         const gi = g[i] * gradScale
         const mi = b1 * m[i] + (1 - b1) * gi

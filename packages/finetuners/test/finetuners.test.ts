@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Rng } from "@conceptscope/core"
+import { installWasmKernels, loadNative, nativeMatmulActive } from "@conceptscope/kernels"
 import { RegressionTransformer, initBackend } from "@conceptscope/model-runners"
 import {
   Adam,
@@ -83,6 +84,30 @@ describe("Adam", () => {
     expect(adam.t).toBe(6)
     tf.dispose([v, t])
     opt.dispose()
+  })
+
+  it.runIf(loadNative().ok)("the addon's update is the JS loop's bit for bit (clipping scale, weight decay, 40 steps)", () => {
+    const opts = { lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01 }
+    const shapes = new Map([["w", [3001]], ["b", [7]]])
+    const rng = new Rng(4)
+    const init = new Map([...shapes].map(([n, s]) => [n, Float32Array.from(rng.normals(s[0], 1))]))
+    const run = (native: boolean) => {
+      installWasmKernels({ native })
+      const adam = new Adam(opts, shapes)
+      const p = new Map([...init].map(([n, x]) => [n, x.slice()]))
+      const r = new Rng(5)
+      for (let s = 0; s < 40; s++) adam.step(p, new Map([...shapes].map(([n, sh]) => [n, Float32Array.from(r.normals(sh[0], s % 7 === 0 ? 1e3 : 1))])), s % 3 === 0 ? 0.25 : 1, 1e-3 * (1 + (s % 4)))
+      return { p, m: adam.m, v: adam.v }
+    }
+    const js = run(false)
+    const nat = run(true)
+    expect(nativeMatmulActive()).toBe(true)
+    for (const part of ["p", "m", "v"] as const)
+      for (const n of shapes.keys()) {
+        const a = new Uint32Array(js[part].get(n)!.buffer)
+        const b = new Uint32Array(nat[part].get(n)!.buffer)
+        expect(b.findIndex((x, i) => x !== a[i]), `${part}.${n}`).toBe(-1)
+      }
   })
 })
 

@@ -28,6 +28,7 @@
 //   rope(...), rmsNorm(...), gatedAct(...)      HF decoder pieces (forward only): see decoder.h
 //   attention(...), attentionGrad(...)          fused softmax attention on [T, N, dh] rows: see attention.h
 //   crossEntropy(...), crossEntropyGrad(...)   mean next-token loss and its gradient: see loss.h
+//   adamStep(...)                               Adam over Float32Arrays, as finetuners' JS Adam: see optim.h
 //   readStart(...), readWait(...)               checkpoint bytes into the heap on a thread: see reader.h
 #include <node_api.h>
 #include <algorithm>
@@ -270,6 +271,7 @@ napi_value BroadcastAdd(napi_env env, napi_callback_info info) {
 #include "small-gemm.h"
 #include "attention.h"
 #include "loss.h"
+#include "optim.h"
 }  // namespace
 #include "reader.h"
 namespace {
@@ -284,7 +286,7 @@ napi_value Register(napi_env env, napi_value exports) {
              {"sumMiddle", SumMiddle}, {"unary", Unary}, {"gelu", Gelu}, {"geluGrad", GeluGrad},
              {"layerNorm", LayerNorm}, {"layerNormGrad", LayerNormGrad},
              {"attention", Attention}, {"attentionGrad", AttentionGrad}, {"rope", Rope},
-             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"rmsNormGrad", RmsNormGrad}, {"gatedActGrad", GatedActGrad}, {"crossEntropy", CrossEntropy}, {"crossEntropyGrad", CrossEntropyGrad}, {"readStart", ReadStart}, {"readWait", ReadWait}};
+             {"rmsNorm", RmsNorm}, {"gatedAct", GatedAct}, {"rmsNormGrad", RmsNormGrad}, {"gatedActGrad", GatedActGrad}, {"crossEntropy", CrossEntropy}, {"crossEntropyGrad", CrossEntropyGrad}, {"adamStep", AdamStep}, {"readStart", ReadStart}, {"readWait", ReadWait}};
   for (const auto& f : fns) {
     napi_value v;
     if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) != napi_ok) return nullptr;

@@ -28,6 +28,8 @@ export interface KernelsAddon {
   crossEntropy(heap: Float32Array, xOff: number, targets: Int32Array, N: number, V: number, lseOff: number): number
   /** scale (softmax - onehot) on rows with a target, 0 on the others. */
   crossEntropyGrad(heap: Float32Array, xOff: number, lseOff: number, targets: Int32Array, N: number, V: number, scale: number, outOff: number): void
+  /** Adam's update of p, m, v in place (native/optim.h), float64 per element as the JS Adam. */
+  adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, coefficients: Float64Array): void
   /** out = act(g) * u; kind 0 SiLU, 1 tanh GELU. */
   gatedAct(heap: Float32Array, gOff: number, uOff: number, outOff: number, n: number, kind: number): void
   /** q [Tq, N, dh], k/v [Tk, N/G, dh], mask [Tq, M, Tk] (M divides N) -> z [Tq, N, dh], P [N, Tq, Tk] (native/attention.h). */

@@ -1,6 +1,7 @@
 export { loadNative, type KernelsAddon, type NativeStatus } from "./addon.js"
 export { installWasmKernels, nativeMatmulActive, uninstallWasmKernels, type KernelReport } from "./install.js"
 export { profileKernels, type KernelTime } from "./profile.js"
+export { nativeAdamStep } from "./optim.js"
 export { heapReaderActive, type HeapReadJob, type PendingHeapRead, startHeapRead } from "./heap-reader.js"
 // The fused ops below exist for @conceptscope/model-runners' layers and HF decoders (hand-written
 // gradients over the Cs* kernels); they are exported because that package needs them.
