@@ -102,7 +102,7 @@ export const lmReportStage = defineStage({
         (a, b) => Number(a.condition !== "icl") - Number(b.condition !== "icl") || a.shots - b.shots
       )
       const umapPanels = panelKeys.map(({ condition, shots: s }) => ({
-        title: `${condition === "icl" ? "ICL" : "concept named"}, ${s} shots`,
+        title: `${condition === "icl" ? "ICL" : "concept named"}, ${s} shot${s === 1 ? "" : "s"}`,
         points: embeddings.filter((e) => e.condition === condition && e.shots === s).map((e) => ({ x: e.x, y: e.y, label: labels[e.label] }))
       }))
       const specs: [string, r.VlSpec][] = [
