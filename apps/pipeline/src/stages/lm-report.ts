@@ -102,7 +102,7 @@ export const lmReportStage = defineStage({
         (a, b) => Number(a.condition !== "icl") - Number(b.condition !== "icl") || a.shots - b.shots
       )
       const umapPanels = panelKeys.map(({ condition, shots: s }) => ({
-        title: `${condition === "icl" ? "ICL" : "concept named"}, ${s} shot${s === 1 ? "" : "s"}`,
+        title: `${condition === "icl" ? "ICL" : "concept named"}, ${r.shotsLabel(s)}`,
         points: embeddings.filter((e) => e.condition === condition && e.shots === s).map((e) => ({ x: e.x, y: e.y, label: labels[e.label] }))
       }))
       const specs: [string, r.VlSpec][] = [
@@ -110,7 +110,7 @@ export const lmReportStage = defineStage({
         ["td-accuracy", r.llmTdAccuracySpec(perConcept, tdSummary.tdAccuracy, concepts, `${name}: accuracy against TD`)],
         ["umap", r.llmEmbeddingSpec(umapPanels, labels, `${name}: UMAP at layer ${peak}, token before the answer`)],
         ["pairwise-td", r.llmPairwiseSpec(tdSummary.pairwise, labels, `${name}: pairwise TD at layer ${peak}`)],
-        ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${peak}, ${params.taskVectorShots} shots`)]
+        ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${peak}, ${r.shotsLabel(params.taskVectorShots)}`)]
       ]
       const fonts = r.loadFigureFonts()
       yield* stageTry("lm-report", () => fs.mkdirSync(path.join(dir, "figures")))
@@ -131,7 +131,7 @@ export const lmReportStage = defineStage({
         "|---|---|---|",
         ...shots.map((s) => `| ${s} | ${f3(base.td[s])} | ${f3(base.accuracy[s])} |`),
         "",
-        `| concept | ${shots.map((s) => `${s} shots (TD, acc)`).join(" | ")} |`,
+        `| concept | ${shots.map((s) => `${r.shotsLabel(s)} (TD, acc)`).join(" | ")} |`,
         `|---|${shots.map(() => "---").join("|")}|`,
         ...concepts.map((l) => `| ${l} | ${shots.map((s) => { const p = perConcept.find((x) => x.label === l && x.shots === s)!; return `${f3(p.td)}, ${f3(p.accuracy)}` }).join(" | ")} |`),
         "",

@@ -7,6 +7,9 @@
 import { type VlSpec, conceptColorScale, topLevel } from "./common.js"
 import { matrixPanel } from "./matrix.js"
 
+/** "1 shot", "4 shots" */
+export const shotsLabel = (n: number): string => `${n} shot${n === 1 ? "" : "s"}`
+
 export interface LlmConceptPoint {
   readonly label: string
   readonly shots: number
@@ -24,7 +27,7 @@ export interface LlmVectorEffect {
 
 /** Mean TD over the concepts at every layer (-1 = embedding), one line per shot count; the peak layer marked. */
 export const llmTdByLayerSpec = (tdByLayer: Readonly<Record<string, readonly number[]>>, layers: readonly number[], peakLayer: number, chance: number, title: string): VlSpec => {
-  const rows = Object.entries(tdByLayer).flatMap(([shots, tds]) => tds.map((td, i) => ({ layer: layers[i], shots: `${shots} shots`, td })).filter((r) => Number.isFinite(r.td)))
+  const rows = Object.entries(tdByLayer).flatMap(([shots, tds]) => tds.map((td, i) => ({ layer: layers[i], shots: shotsLabel(Number(shots)), td })).filter((r) => Number.isFinite(r.td)))
   const x = { field: "layer", type: "quantitative", title: "layer (-1 = embedding)", axis: { tickMinStep: 1 } }
   return topLevel(
     {
@@ -42,7 +45,7 @@ export const llmTdByLayerSpec = (tdByLayer: Readonly<Record<string, readonly num
 
 /** Accuracy against held-out TD at the peak layer, per concept and shot count, with the fitted line. */
 export const llmTdAccuracySpec = (points: readonly LlmConceptPoint[], fit: { slope: number; intercept: number; r2: number }, concepts: readonly string[], title: string): VlSpec => {
-  const values = points.filter((p) => Number.isFinite(p.td) && Number.isFinite(p.accuracy)).map((p) => ({ ...p, shotsLabel: `${p.shots} shots` }))
+  const values = points.filter((p) => Number.isFinite(p.td) && Number.isFinite(p.accuracy)).map((p) => ({ ...p, shotsLabel: shotsLabel(p.shots) }))
   const layers: VlSpec[] = [
     {
       data: { values },

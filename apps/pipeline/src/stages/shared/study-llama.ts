@@ -1,3 +1,5 @@
+import { shotsLabel } from "@conceptscope/reporters"
+
 /**
  * The study's Part 2 numbers for Llama-3.1-8B (base, 32 layers), from ../shared/reference/study.md, set
  * beside a run's own in the LLM report. Accuracy is greedy exact match in [0, 1] (the study gives percent).
@@ -92,11 +94,11 @@ export function studyComparisonMarkdown(family: "pos" | "bitwise", run: RunFamil
     `| | this run (${run.modelType}) | ${ref.model} (study) |`,
     "|---|---|---|",
     `| peak layer | ${depth(run.peakLayer, run.nLayers)} | ${depth(ref.peakLayer, ref.nLayers)} |`,
-    `| mean TD at the peak | ${f2(run.td[String(near4)])} at ${near4} shots | ${f2(ref.meanTd4)} at 4 shots |`,
+    `| mean TD at the peak | ${f2(run.td[String(near4)])} at ${shotsLabel(near4)} | ${f2(ref.meanTd4)} at 4 shots |`,
     `| TD-accuracy R^2 | ${f2(run.r2)} over shots ${run.shots.join(", ")} | ${f2(ref.r2)} over shots 1, 4, 10 |`,
     `| task vectors | ${tv || "not run"} | ${ref.taskVectors} |`,
     "",
-    `| concept | ${run.shots.map((s) => `this run, ${s} shots (TD, acc)`).join(" | ")} | ${(["1", "4", "10"] as const).map((s) => `study, ${s} shots`).join(" | ")} |`,
+    `| concept | ${run.shots.map((s) => `this run, ${shotsLabel(s)} (TD, acc)`).join(" | ")} | ${(["1", "4", "10"] as const).map((s) => `study, ${shotsLabel(Number(s))}`).join(" | ")} |`,
     `|---|${run.shots.map(() => "---").join("|")}|---|---|---|`,
     ...Object.entries(ref.perConcept).map(
       ([label, r]) => `| ${label} | ${run.shots.map((s) => cell(label, s)).join(" | ")} | ${(["1", "4", "10"] as const).map((s) => `${f2(r[s][0])}, ${f2(r[s][1])}`).join(" | ")} |`
