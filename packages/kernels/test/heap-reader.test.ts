@@ -47,9 +47,12 @@ native("the native heap reader (checkpoint bytes into wasm tensors on a thread)"
       { fd, position: at16 + halves.byteLength, dtype: "BF16", shape: [65536] }
     ])
     const big = tf.zeros([64 * 2 ** 20]) // 256 MB: the heap grows while the thread writes
-    expect(read.wait()).toBe(true)
+    const n0 = tf.memory().numTensors
+    const tensors = read.wait()!
+    expect(tensors).toHaveLength(3)
+    expect(tf.memory().numTensors).toBe(n0 + 3) // tensors exist from the wait on, not before
     big.dispose()
-    const [a, b, c] = read.tensors.map((t) => t.dataSync() as Float32Array)
+    const [a, b, c] = tensors.map((t) => t.dataSync() as Float32Array)
     expect(Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length))).toEqual(Array.from(new Uint32Array(f32.buffer)))
     const bad16: number[] = []
     halves.forEach((h, i) => {
@@ -61,7 +64,7 @@ native("the native heap reader (checkpoint bytes into wasm tensors on a thread)"
     let badBf16 = -1
     for (let i = 0; i < 65536 && badBf16 < 0; i++) if (bits[i] !== halves[i] * 65536) badBf16 = i
     expect(badBf16).toBe(-1)
-    tf.dispose(read.tensors as tf.Tensor[])
+    tf.dispose(tensors)
   })
 
   it("a read past the end of the file fails, and its tensors are disposed", () => {
@@ -70,8 +73,18 @@ native("the native heap reader (checkpoint bytes into wasm tensors on a thread)"
       { fd, position: lead, dtype: "F32", shape: [4] },
       { fd, position: size - 8, dtype: "F32", shape: [4] }
     ])
-    expect(read.wait()).toBe(false)
-    expect(read.tensors.every((t) => t.isDisposed)).toBe(true)
-    expect(read.wait()).toBe(false) // joined once; asking again answers the same
+    const n0 = tf.memory().numTensors
+    expect(read.wait()).toBeNull()
+    expect(tf.memory().numTensors).toBe(n0)
+    expect(() => read.wait()).toThrow(/already joined/)
+    read.discard() // after a wait: nothing to do
+  })
+
+  it("a discarded read frees its memory and makes no tensor", () => {
+    const n0 = tf.memory().numTensors
+    const bytes0 = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length
+    for (let i = 0; i < 20; i++) startHeapRead([{ fd, position: lead, dtype: "F32", shape: [3001] }]).discard()
+    expect(tf.memory().numTensors).toBe(n0)
+    expect((tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length).toBe(bytes0) // freed memory was reused
   })
 })

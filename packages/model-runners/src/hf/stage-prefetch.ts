@@ -58,16 +58,17 @@ class NativeStagePrefetch implements StagePrefetch {
       return null
     }
     this.inFlight = null
-    if (!f.read.wait()) {
+    const tensors = f.read.wait()
+    if (!tensors) {
       this.stats.misses++
       return null
     }
     this.stats.hits++
-    return [...f.read.tensors]
+    return tensors
   }
 
   private drop(): void {
-    if (this.inFlight?.read.wait()) tf.dispose([...this.inFlight.read.tensors])
+    this.inFlight?.read.discard()
     this.inFlight = null
   }
 
