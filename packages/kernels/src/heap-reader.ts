@@ -19,7 +19,7 @@ export interface HeapReadJob {
 
 const DTYPE_CODE = { F32: 0, F16: 1, BF16: 2 } as const
 
-export const heapReaderActive = (): boolean => nativeMatmulActive() && tf.getBackend() === "wasm"
+export const heapReaderActive = (): boolean => nativeMatmulActive() // the native kernels, on wasm
 
 export interface PendingHeapRead {
   /** Join the reader: the tensors in job order (the caller owns them), or null when a read failed (memory freed). Once. */

@@ -17,7 +17,7 @@ import { filledTensor, type StagePrefetch, stagePrefetch } from "./stage-prefetc
  * - "memory": every weight is loaded once as a float32 tensor;
  * - "streamed": for each forward, each stage's weights (embedding, block l, final) are read from disk,
  *   applied to the whole batch's residual stream, and freed, so peak memory is about three layers (the
- *   one computing and the next one, read on a reader thread meanwhile: weight-prefetch.ts) plus the
+ *   one computing and the next one, read on a reader thread meanwhile: stage-prefetch.ts) plus the
  *   streams. Same code path, same numbers.
  * - "auto" (default): memory when the float32 weights fit in `memoryBudgetBytes` (default: half the
  *   free RAM, at most 3 GB: the wasm32 heap holds 4 GB), else streamed.
@@ -130,8 +130,8 @@ export class CausalLM {
 
   /**
    * Run `fn` with stage i's weights. In streamed mode they come from the reader thread when it has them
-   * (else they are read now), the next stage's read starts (the stages in order, the final one followed
-   * by the embedding of the next pass), and they are freed after.
+   * (else they are read now), the next stage's read starts (the blocks in order, the final stage followed
+   * by block 0 of the next pass: the embedding is read per batch), and they are freed after.
    */
   private withWeights<T extends tf.TensorContainer>(i: number, fn: (w: Map<string, tf.Tensor>) => T, tokenRows?: Int32Array): T {
     if (this.resident) return tf.tidy(() => fn(this.resident as Map<string, tf.Tensor>))

@@ -80,22 +80,21 @@ class NativeStagePrefetch implements StagePrefetch {
 class WorkerStagePrefetch implements StagePrefetch {
   readonly kind = "worker" as const
   private readonly reader = new WeightPrefetcher()
-  private shapes = new Map<string, readonly (readonly number[])[]>()
+  /** shapes of the request in flight (the reader answers only its key) */
+  private shapes: readonly (readonly number[])[] = []
 
   get stats() {
     return this.reader.stats
   }
 
   request(key: string, tensors: readonly TensorLocation[]): void {
-    this.shapes = new Map([[key, tensors.map((t) => t.shape)]])
+    this.shapes = tensors.map((t) => t.shape)
     this.reader.request(key, tensors)
   }
 
   take(key: string): tf.Tensor[] | null {
     const views = this.reader.take(key)
-    const shapes = this.shapes.get(key)
-    if (!views || !shapes) return null
-    return views.map((v, i) => filledTensor([...shapes[i]], (out) => out.set(v)))
+    return views && views.map((v, i) => filledTensor([...this.shapes[i]], (out) => out.set(v)))
   }
 
   close(): void {
