@@ -3,7 +3,7 @@ import { readParquetFile, recordsFromTable } from "@conceptscope/artifacts"
 import { CausalLM, initBackend, loadTokenizer, scoreTargets } from "@conceptscope/model-runners"
 import { tokenizePrompt } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -203,6 +203,27 @@ describe("LLM stages on a tiny Llama checkpoint", () => {
       expect(fs.readFileSync(path.join(out, `llm-tiny/bitwise/seed-1/figures/${fig}.svg`), "utf8")).toMatch(/^<svg/)
     }
   })
+
+  it("intervenes at the layer taskVectors.layer names, and refuses one the model does not have in one line", () => {
+    const peak = JSON.parse(fs.readFileSync(path.join(out, "llm-tiny/summary.json"), "utf8")).llm.bitwise.peakLayer as number
+    const other = 1 - peak // the fixture has layers 0 and 1
+    const base = { experiment: "llm", name: "llm-tiny", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, td: { k: K }, batchSize: 5 }
+    const run = spawnSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, { ...base, taskVectors: { shots: 1, layer: other } }), "--store", store, "--out", out], { encoding: "utf8" })
+    expect(run.status, run.stderr).toBe(0)
+    const log = run.stdout + run.stderr
+    // only the interventions and the report are recomputed
+    expect(log).toMatch(/\[lm-run\] cache hit/)
+    expect(log).toMatch(/\[task-vectors\] computed/)
+    const fam = JSON.parse(fs.readFileSync(path.join(out, "llm-tiny/summary.json"), "utf8")).llm.bitwise
+    expect(fam.peakLayer).toBe(peak)
+    expect(fam.taskVectors.layer).toBe(other)
+    expect(fam.findings.find((f: { id: string }) => f.id === "bitwise.task-vectors").numbers).toMatch(new RegExp(`^layer ${other}: `))
+    const before = fs.readdirSync(path.join(store, "task-vectors")).sort()
+    const bad = spawnSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, { ...base, taskVectors: { shots: 1, layer: 7 } }), "--store", store, "--out", out], { encoding: "utf8" })
+    expect(bad.status).not.toBe(0)
+    expect(bad.stderr).toMatch(/taskVectors\.layer 7 is not a layer of the model \(layers 0\.\.1\)/)
+    expect(fs.readdirSync(path.join(store, "task-vectors")).sort()).toEqual(before)
+  }, 300_000)
 })
 
 describe("LLM presets for real checkpoints", () => {

@@ -115,7 +115,12 @@ export const TaskVectorsSchema = Schema.Struct({
   shots: Schema.optionalWith(NonNegInt, { default: () => 4 }),
   /** Random halvings of each label's prompts into mean and evaluation sets (the study: 5). */
   replicates: Schema.optionalWith(PosInt, { default: () => 5 }),
-  modes: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("add", "replace")), { default: () => ["add", "replace"] as ["add", "replace"] })
+  modes: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("add", "replace")), { default: () => ["add", "replace"] as ["add", "replace"] }),
+  /**
+   * Layer whose residual (`blocks.{layer}.hook_resid_post`) is intervened on: "peak" (the study: the peak
+   * TD layer lm-td chose) or a layer index; the report splits concepts into TD halves at this layer.
+   */
+  layer: Schema.optionalWith(Schema.Union(Schema.Literal("peak"), NonNegInt), { default: () => "peak" as const })
 })
 
 export const LlmFields = {

@@ -117,7 +117,7 @@ const taskVectors = entry({
     mode: config.model.mode,
     batchSize: config.batchSize,
     ...scoringParams(config),
-    layer: up["lm-td"].peakLayer,
+    layer: config.taskVectors.layer === "peak" ? up["lm-td"].peakLayer : config.taskVectors.layer,
     shots: config.taskVectors.shots,
     replicates: config.taskVectors.replicates,
     modes: config.taskVectors.modes,
@@ -130,11 +130,12 @@ const lmReport = entry({
   name: "lm-report",
   packages: ["reporters", "artifacts"],
   upstream: [lmModel, prompts, lmTd, taskVectors],
-  params: ({ config, seed }) => ({
+  params: ({ config, seed }, up) => ({
     family: familyOf(config),
     seed,
     promptingShots: config.promptingShots,
     taskVectorShots: config.taskVectors.shots,
+    taskVectorLayer: up["task-vectors"].layer,
     replicates: config.taskVectors.replicates,
     minR2: 0.5
   }),

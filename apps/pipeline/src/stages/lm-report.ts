@@ -18,6 +18,8 @@ export const LmReportParams = Schema.Struct({
   seed: Schema.Int,
   promptingShots: Schema.NullOr(Schema.Int),
   taskVectorShots: Schema.Int,
+  /** the layer the task vectors were taken from and added at (task-vectors' metadata) */
+  taskVectorLayer: Schema.Int,
   replicates: Schema.Int,
   minR2: Schema.Number
 })
@@ -61,8 +63,8 @@ export const lmReportStage = defineStage({
       const meanAcc = (condition: string, s: number) => mean(concepts.map((l) => accOf(condition, s, l)))
       const perConcept = shots.flatMap((s) => concepts.map((label, c) => ({ label, shots: s, td: at("icl", s).per_concept_heldout[c], accuracy: accOf("icl", s, label) })))
       const layers = [...new Set(td.map((r) => r.layer))].sort((a, b) => a - b)
-      // task vectors: change of accuracy per concept over replicates; halves by held-out TD at the peak
-      const tvTd = (label: string) => at("icl", params.taskVectorShots).per_concept_heldout[labels.indexOf(label)]
+      // task vectors: change of accuracy per concept over replicates; halves by held-out TD at the layer intervened on
+      const tvTd = (label: string) => at("icl", params.taskVectorShots, params.taskVectorLayer).per_concept_heldout[labels.indexOf(label)]
       const combos = [...new Set(vectors.map((v) => `${v.mode}:${v.sign}`))]
       const effects = combos.flatMap((combo) => {
         const [mode, sign] = combo.split(":")
@@ -89,7 +91,7 @@ export const lmReportStage = defineStage({
         tdAccuracyR2: tdSummary.tdAccuracy.r2,
         tdAccuracyFit: { slope: tdSummary.tdAccuracy.slope, intercept: tdSummary.tdAccuracy.intercept, points: tdSummary.tdAccuracy.points },
         tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
-        taskVectors: { layer: peak, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
+        taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
         prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) }
       }
       const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }

@@ -12,7 +12,7 @@ import { generatedCorrect, scoreBatch, stopTokens } from "./shared/lm-scoring.js
 import { readModelMeta, readAnswers, readPrompts, VECTORS_SPEC } from "./shared/llm-tables.js"
 
 /**
- * Task-vector interventions at one layer (the peak TD layer), at the token before the answer of plain
+ * Task-vector interventions at one layer (the peak TD layer unless the config names one), at the token before the answer of plain
  * ICL prompts with `shots` demonstrations. In each replicate every label's items are split at random
  * in halves: the label means of the residual (`blocks.{layer}.hook_resid_post`) come from one half, and
  * the concepts' prompts of the other half are scored with
@@ -35,7 +35,7 @@ export const TaskVectorsParams = Schema.Struct({
   seed: Schema.Int
 })
 
-export const TaskVectorsMeta = Schema.Struct({ evaluated: Schema.Int })
+export const TaskVectorsMeta = Schema.Struct({ evaluated: Schema.Int, layer: Schema.Int })
 
 const meanRows = (X: Float32Array, rows: readonly number[], d: number) => {
   const m = new Float64Array(d)
@@ -56,6 +56,9 @@ export const taskVectorsStage = defineStage({
       const prompts = yield* readPrompts(inputs.prompts)
       const answers = yield* readAnswers(inputs["lm-run"])
       const reader = yield* stagePromise("task-vectors", () => ActivationReader.open(inputs["lm-run"].dir))
+      const blocks = reader.layers().filter((l) => l >= 0) // -1 is the embedding output
+      if (!blocks.includes(params.layer))
+        return yield* Effect.fail(new StageError({ stage: "task-vectors", reason: `taskVectors.layer ${params.layer} is not a layer of the model (layers ${blocks[0]}..${blocks.at(-1)})` }))
       const slice = yield* stagePromise("task-vectors", () => reader.read({ checkpoint: 0, layer: params.layer }))
       const d = slice.dModel
       const labels = [...new Set(prompts.map((p) => p.label_index))].sort((a, b) => a - b)
@@ -132,7 +135,7 @@ export const taskVectorsStage = defineStage({
             }
             bar.done()
             yield* writeTable(dir, "vectors.parquet", tableFromRecords(VECTORS_SPEC, out))
-            return { rowCount: out.length, meta: { evaluated: out.reduce((s, r) => s + (r.n as number), 0) } }
+            return { rowCount: out.length, meta: { evaluated: out.reduce((s, r) => s + (r.n as number), 0), layer: params.layer } }
           }),
         (model) => Effect.sync(() => model.dispose())
       )

@@ -104,7 +104,7 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
       id: `${family}.task-vectors`,
       claim: "positive task vectors raise and negative ones lower accuracy more for the higher-TD half of the concepts",
       held: vectorHeld.length === 0 ? null : vectorHeld.every(Boolean),
-      numbers: s.taskVectors.halves.map((h) => `${h.mode} ${h.sign}: high-TD ${f3(h.highTd)}, low-TD ${f3(h.lowTd)}`).join("; ")
+      numbers: `layer ${s.taskVectors.layer}: ` + s.taskVectors.halves.map((h) => `${h.mode} ${h.sign}: high-TD ${f3(h.highTd)}, low-TD ${f3(h.lowTd)}`).join("; ")
     },
     {
       id: `${family}.prompting`,
