@@ -18,7 +18,7 @@ import { CLI, tinyEmbeddedLlm, tmp, writeConfig } from "./helpers.js"
 const params = (splitSeed: number): EmbeddedParams => ({
   size: { nLayers: 1, dModel: 16, nHeads: 2, nKvHeads: 1, intermediate: 32 },
   vocabWords: 50,
-  corpus: { familyWeights: { pos: 1, bitwise: 1 }, weights: { AND: 5 }, nullFraction: 0.1, instructedFraction: 0.2, plainFraction: 0.2, minShots: 0, maxShots: 4, tokenizerDocs: 50 },
+  corpus: { familyWeights: { pos: 1, bitwise: 1 }, weights: { AND: 5 }, nullFraction: 0.1, instructedFraction: 0.2, plainFraction: 0.2, taggedFraction: 0, minShots: 0, maxShots: 4, tokenizerDocs: 50 },
   train: { steps: 3, batchSize: 2, maxTokens: 64, lr: 1e-3, warmupSteps: 1, gradClip: 1, checkpoints: 1, lossOn: "answers" },
   pos: { corpus: null, sha256: "x", mapping: PTB_MAPPING, testFraction: 0.2 },
   bitwise: { width: 5, testFraction: 0.2 },

@@ -50,6 +50,11 @@ export const EmbeddedLmSchema = Schema.Struct({
     nullFraction: opt(Share, 0.1),
     instructedFraction: opt(Share, 0.2),
     plainFraction: opt(Share, 0.1),
+    /**
+     * Of the other documents, the share that are POS tagging documents: a sentence's words one by one, each
+     * answered with its class or "Other" (every corpus sentence except the POS queries), scored like answers.
+     */
+    taggedFraction: opt(Share, 0),
     minShots: opt(NonNegInt, 0),
     maxShots: opt(NonNegInt, 6),
     /** Documents the tokenizer's vocabulary is counted on. */

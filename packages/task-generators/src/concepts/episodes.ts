@@ -25,8 +25,14 @@ export interface EpisodeOptions {
   /** Fraction of documents that are a plain sentence instead of an episode. */
   readonly plainFraction: number
   readonly plain: readonly string[]
+  /** Fraction of the documents that are not plain sentences that are a tagging document (tagging.ts) instead of an episode (default 0). */
+  readonly taggedFraction?: number
+  readonly tagged?: readonly string[]
   readonly template: PromptTemplate
 }
+
+/** The `family` of a tagging document. */
+export const TAGGING = "pos-tagging"
 
 export interface Episode {
   readonly text: string
@@ -46,13 +52,18 @@ const pick = (rng: Rng, weights: readonly number[]) => {
 /** Document `index` of the corpus drawn with `seed`: a function of (seed, index) alone, so a resumed run sees the same data. */
 export function episode(opts: EpisodeOptions, seed: number, index: number): Episode {
   const { families, nullFraction, instructedFraction, minShots, maxShots, plainFraction, plain, template } = opts
-  for (const [field, v] of [["nullFraction", nullFraction], ["instructedFraction", instructedFraction], ["plainFraction", plainFraction]] as const)
+  const taggedFraction = opts.taggedFraction ?? 0
+  for (const [field, v] of [["nullFraction", nullFraction], ["instructedFraction", instructedFraction], ["plainFraction", plainFraction], ["taggedFraction", taggedFraction]] as const)
     if (!(v >= 0 && v <= 1)) throw new InvalidTaskParams({ field, reason: "must be in [0, 1]", value: v })
   if (!Number.isInteger(minShots) || minShots < 0 || !Number.isInteger(maxShots) || maxShots < minShots)
     throw new InvalidTaskParams({ field: "maxShots", reason: "need integers 0 <= minShots <= maxShots", value: [minShots, maxShots] })
   if (families.length === 0) throw new InvalidTaskParams({ field: "families", reason: "need at least one family", value: families.length })
   const rng = new Rng(seed).fork(`episode:${index}`)
   if (plain.length > 0 && rng.uniform() < plainFraction) return { text: plain[rng.int(plain.length)], family: null, label: null, shots: 0, instructed: false }
+  // drawn only when tagging documents are asked for, so a corpus without them is the same document for document
+  const tagged = opts.tagged ?? []
+  if (taggedFraction > 0 && tagged.length > 0 && rng.uniform() < taggedFraction)
+    return { text: tagged[rng.int(tagged.length)], family: TAGGING, label: null, shots: 0, instructed: false }
   const family = families[pick(rng, opts.familyWeights ?? families.map(() => 1))]
   const concepts = family.labels.filter((l) => l !== NULL_CONCEPT)
   const label = rng.uniform() < nullFraction ? NULL_CONCEPT : concepts[pick(rng, concepts.map((c) => opts.weights?.[c] ?? 1))]

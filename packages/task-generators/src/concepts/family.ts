@@ -43,5 +43,5 @@ export function splitSampler<T>(family: string, labels: readonly string[], items
     if (!labels.includes(label)) throw new InvalidTaskParams({ field: "concept", reason: `not a ${family} label (${labels.join(", ")})`, value: label })
     return r.shuffle(pool).slice(0, n)
   }
-  return { testSize, draw }
+  return { testSize, draw, splits: splits as Readonly<Record<Split, readonly T[]>> }
 }

@@ -39,6 +39,15 @@ export function posItems(sentences: readonly TaggedSentence[], mapping: PosMappi
   return out
 }
 
+/** The kept sentences split once by `splitSeed` (the family's split: `splits.test` holds the query sentences). */
+export function posSplit(sentences: readonly TaggedSentence[], opts: PosOptions) {
+  const items = posItems(sentences, opts.mapping)
+  if (items.length < 10)
+    throw new InvalidTaskParams({ field: "pos.source", reason: `only ${items.length} sentences contain all six concepts (need at least 10)`, value: sentences.length })
+  const labels = [...POS_CONCEPTS, NULL_CONCEPT]
+  return { labels, ...splitSampler("pos", labels, items, opts.testFraction, new Rng(opts.splitSeed).fork("pos-split"), "sentences") }
+}
+
 /**
  * Part-of-speech concepts: input a sentence (its words joined by spaces), output the first word whose
  * concept is z. Only sentences with all six concepts are kept; they are split once, by `splitSeed`,
@@ -46,11 +55,7 @@ export function posItems(sentences: readonly TaggedSentence[], mapping: PosMappi
  * Null outputs look like the others but follow no rule.
  */
 export function posFamily(sentences: readonly TaggedSentence[], opts: PosOptions): ConceptFamily {
-  const items = posItems(sentences, opts.mapping)
-  if (items.length < 10)
-    throw new InvalidTaskParams({ field: "pos.source", reason: `only ${items.length} sentences contain all six concepts (need at least 10)`, value: sentences.length })
-  const labels = [...POS_CONCEPTS, NULL_CONCEPT]
-  const { testSize, draw } = splitSampler("pos", labels, items, opts.testFraction, new Rng(opts.splitSeed).fork("pos-split"), "sentences")
+  const { labels, testSize, draw } = posSplit(sentences, opts)
   return {
     name: "pos",
     labels,

@@ -1,7 +1,7 @@
 import { hashString, Rng } from "@conceptscope/core"
 import { learningRateAt, pretrainLm, type LmBatch } from "@conceptscope/finetuners"
 import { buildTokenizer, llamaConfigJson, loadTokenizer, writeHfDirectory } from "@conceptscope/model-runners"
-import { bitwiseFamily, type ConceptFamily, episode, type EpisodeOptions, posFamily, PosMappingSchema, PromptTemplateSchema, readCorpus } from "@conceptscope/task-generators"
+import { bitwiseFamily, type ConceptFamily, episode, type EpisodeOptions, posFamily, PosMappingSchema, PromptTemplateSchema, readCorpus, taggingDocuments } from "@conceptscope/task-generators"
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -22,6 +22,7 @@ export const EmbeddedParams = Schema.Struct({
     nullFraction: Schema.Number,
     instructedFraction: Schema.Number,
     plainFraction: Schema.Number,
+    taggedFraction: Schema.Number,
     minShots: Schema.Int,
     maxShots: Schema.Int,
     tokenizerDocs: Schema.Int
@@ -50,8 +51,10 @@ export type EmbeddedParams = typeof EmbeddedParams.Type
 const PLAIN_SENTENCES = 2000
 
 export function corpusOptions(p: EmbeddedParams): EpisodeOptions {
+  const sentences = readCorpus(p.pos.corpus ?? undefined)
+  const posOpts = { mapping: p.pos.mapping, testFraction: p.pos.testFraction, splitSeed: p.splitSeed }
   const families: ConceptFamily[] = [
-    posFamily(readCorpus(p.pos.corpus ?? undefined), { mapping: p.pos.mapping, testFraction: p.pos.testFraction, splitSeed: p.splitSeed }),
+    posFamily(sentences, posOpts),
     bitwiseFamily({ width: p.bitwise.width, testFraction: p.bitwise.testFraction, splitSeed: p.splitSeed })
   ]
   const rng = new Rng(p.splitSeed).fork("embedded-plain")
@@ -68,6 +71,8 @@ export function corpusOptions(p: EmbeddedParams): EpisodeOptions {
     maxShots: p.corpus.maxShots,
     plainFraction: p.corpus.plainFraction,
     plain,
+    taggedFraction: p.corpus.taggedFraction,
+    tagged: p.corpus.taggedFraction > 0 ? taggingDocuments(sentences, posOpts, p.template) : [],
     template: p.template
   }
 }
