@@ -29,7 +29,8 @@ export class LmTrainer {
     adam: AdamOptions,
     clipGradNorm?: number
   ) {
-    this.updater = new ParamUpdater(model.params, adam, clipGradNorm)
+    // what trains: every weight, the layers of trainOnlyLayers, or an attached LoRA adapter's A and B
+    this.updater = new ParamUpdater(model.trainable(), adam, clipGradNorm)
   }
 
   get step(): number {
@@ -40,11 +41,13 @@ export class LmTrainer {
   update(batch: LmBatch, lr?: number): number {
     const { ids, targets, B, T } = batch
     if (ids.length !== B * T || targets.length !== B * T) throw new TrainingConfigError({ field: "batch", reason: `ids ${ids.length} and targets ${targets.length} values for B ${B} x T ${T}` })
-    const names = [...this.model.params.keys()]
-    const vars = names.map((n) => this.model.params.get(n) as tf.Variable)
+    const names = [...this.updater.vars.keys()]
+    const vars = names.map((n) => this.updater.vars.get(n) as tf.Variable)
+    // an adapter's dropout masks are drawn from the step, so a resumed run sees the same ones
+    const dropoutSeed = this.model.lora && this.model.lora.spec.dropout > 0 ? `lora-dropout:${this.step}` : null
     let r: { value: tf.Scalar; grads: tf.NamedTensorMap }
     try {
-      r = tf.variableGrads(() => this.model.loss(ids, targets, B, T), vars)
+      r = tf.variableGrads(() => this.model.loss(ids, targets, B, T, dropoutSeed), vars)
     } finally {
       this.model.release()
     }
@@ -63,7 +66,7 @@ export class LmTrainer {
 
   async saveWeights(file: string, step: number): Promise<void> {
     const tensors = new Map<string, TensorData>()
-    for (const [n, v] of this.model.params) tensors.set(n, { shape: v.shape, data: this.updater.master.get(n) as Float32Array })
+    for (const [n, v] of this.updater.vars) tensors.set(n, { shape: v.shape, data: this.updater.master.get(n) as Float32Array })
     await saveSafetensors(file, tensors, { format: "pt", step: String(step) })
   }
 
@@ -75,7 +78,7 @@ export class LmTrainer {
   async resume(step: number, weightsFile: string, optimizerFile: string): Promise<void> {
     const { tensors, metadata } = await loadSafetensors(weightsFile)
     if (Number(metadata.step) !== step) throw new ResumeError({ file: weightsFile, reason: `weights are from step ${metadata.step}, resume asked for step ${step}` })
-    for (const [n, v] of this.model.params) {
+    for (const [n, v] of this.updater.vars) {
       const x = tensors.get(n)
       if (!x || x.data.length !== v.size) throw new ResumeError({ file: weightsFile, tensor: n, reason: x ? `${x.data.length} values, the model needs ${v.size}` : "missing" })
       v.assign(tf.tensor(x.data, v.shape))

@@ -33,7 +33,12 @@ export interface ForwardContext {
   readonly shared: Map<string, tf.Tensor>
   /** Key/value cache for incremental decoding, or null. `pad` then covers past + T positions. */
   readonly kv: KvCache | null
+  /** An unmerged adapter's contribution to a linear's output (lora.ts), by module name; none when absent. */
+  readonly lora?: LoraDelta | null
 }
+
+/** x [N, in] of the linear `module` (HF name without `.weight`) -> the adapter's [N, out], or null. */
+export type LoraDelta = (module: string, x: tf.Tensor) => tf.Tensor | null
 
 /**
  * Keys (after RoPE) and values of every layer for the positions already processed, position-major

@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
-import { ForwardError } from "../errors.js"
+import { ForwardError, ModelConfigError } from "../errors.js"
 import { allFinite, describeStreamHook } from "../finite.js"
 import { HookRunner, type ForwardOptions } from "../hook-points.js"
 import type { Architecture, ForwardContext, KvCache, WeightSpec } from "./architecture.js"
 import { HfCheckpoint } from "./checkpoint.js"
 import { checkInventory } from "./inventory.js"
 import { architectureFor } from "./load-architecture.js"
+import { LoraAdapter } from "./lora.js"
 import { filledTensor, type StagePrefetch, stagePrefetch } from "./stage-prefetch.js"
 
 /**
@@ -31,6 +32,12 @@ export type ExecutionMode = "auto" | "memory" | "streamed"
 export interface LoadOptions {
   readonly mode?: ExecutionMode
   readonly memoryBudgetBytes?: number
+  /**
+   * A PEFT LoRA adapter directory (lora.ts) applied to the model: unmerged (default: each adapted linear
+   * adds scale * (x A^T) B^T) or merged (`merge: true`: W + scale * B A, once in memory mode, per pass as
+   * each layer is read in streamed mode).
+   */
+  readonly adapter?: { readonly dir: string; readonly merge?: boolean }
 }
 
 export interface LmBatch {
@@ -81,7 +88,9 @@ export class CausalLM {
     readonly mode: "memory" | "streamed",
     private readonly ckpt: HfCheckpoint,
     private readonly resident: Map<string, tf.Tensor> | null,
-    private readonly prefetch: StagePrefetch | null
+    private readonly prefetch: StagePrefetch | null,
+    /** the adapter applied, and whether its weights are merged into the model's */
+    readonly lora: { readonly adapter: LoraAdapter; readonly merged: boolean } | null = null
   ) {}
 
   static load(dir: string, opts: LoadOptions = {}): CausalLM {
@@ -97,9 +106,19 @@ export class CausalLM {
         const shape = ckpt.has(w.name) ? ckpt.shape(w.name) : null
         if (shape === null || shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i])) ckpt.read(w.name, w.shape) // throws the one-line error
       }
+      if (opts.adapter && arch.modelType === "gpt2") throw new ModelConfigError({ field: "adapter", reason: "LoRA adapters are implemented for the Llama-family and Gemma-2 decoders, not GPT-2" })
+      const adapter = opts.adapter ? LoraAdapter.load(opts.adapter.dir, arch) : null
       const resident = mode === "memory" ? new Map<string, tf.Tensor>() : null
-      if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, weightTensor(ckpt, w))
-      return new CausalLM(dir, arch, mode, ckpt, resident, mode === "streamed" ? stagePrefetch() : null)
+      try {
+        if (resident) for (const w of all) if (!resident.has(w.name)) resident.set(w.name, weightTensor(ckpt, w))
+        if (resident && adapter && opts.adapter?.merge) adapter.mergeInto(resident)
+      } catch (e) {
+        adapter?.dispose()
+        if (resident) tf.dispose([...resident.values()])
+        throw e
+      }
+      const lora = adapter ? { adapter, merged: opts.adapter?.merge === true } : null
+      return new CausalLM(dir, arch, mode, ckpt, resident, mode === "streamed" ? stagePrefetch() : null, lora)
     } catch (e) {
       ckpt.close()
       throw e
@@ -148,6 +167,7 @@ export class CausalLM {
         const rows = tokenRows && s.name === this.arch.tokenEmbedding ? tokenRows : null
         w.set(s.name, rows ? filledTensor([rows.length, s.shape[1]], (out) => this.ckpt.readRowsInto(s.name, s.shape, rows, out)) : weightTensor(this.ckpt, s))
       }
+      if (this.lora?.merged) this.lora.adapter.mergeInto(w)
       return tf.tidy(() => fn(w))
     } finally {
       tf.dispose([...w.values()])
@@ -242,7 +262,8 @@ export class CausalLM {
     const { B, T, ids, positions, pad } = input
     const { dims } = this.arch
     const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, opts)
-    const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map(), kv }
+    const unmerged = this.lora && !this.lora.merged ? this.lora.adapter : null
+    const ctx: ForwardContext = { T, B, positions, pad, hooks, shared: new Map(), kv, lora: unmerged ? (m, x) => unmerged.delta(m, x) : null }
     const captured: Record<string, tf.Tensor> = {}
     // each stage returns the new stream plus what it captured, so tidy keeps exactly those
     const stage = (i: number, f: (w: Map<string, tf.Tensor>) => tf.Tensor, tokenRows?: Int32Array): tf.Tensor => {
@@ -303,6 +324,7 @@ export class CausalLM {
 
   dispose(): void {
     if (this.resident) tf.dispose([...this.resident.values()])
+    this.lora?.adapter.dispose()
     this.prefetch?.close()
     this.ckpt.close()
   }

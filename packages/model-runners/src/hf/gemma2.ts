@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { applyRope, attention } from "./attention.js"
 import { ConfigReader, isRotaryBuffer, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
 import { attnHooks, embedSpec, hook, llamaLayerOf, maskFor, projectionSpecs, readRope, ropeFor, withCache } from "./llama.js"
-import { activation, gatedAct, linearT, rmsNorm, softcap } from "./ops.js"
+import { activation, gatedAct, linearT, project, rmsNorm, softcap } from "./ops.js"
 import type { RopeScaling } from "./attention.js"
 
 /**
@@ -118,15 +118,16 @@ export class Gemma2 implements Architecture {
     let h = hook(ctx, `blocks.${l}.hook_resid_pre`, h0) // [T*B, d]
     const x = norm(h, "input_layernorm")
     const { cos, sin } = ropeFor(ctx, hd, s.theta, s.scaling)
-    const q = applyRope(linearT(x, W("self_attn.q_proj.weight"), Bi("self_attn.q_proj.bias")), H, cos, sin) // [T*B, H*hd]
-    const k = applyRope(linearT(x, W("self_attn.k_proj.weight"), Bi("self_attn.k_proj.bias")), K, cos, sin) // [T*B, K*hd]
-    const [kc, vc] = withCache(ctx, l, k, linearT(x, W("self_attn.v_proj.weight"), Bi("self_attn.v_proj.bias"))) // [(past+T)*B, K*hd]
+    const lin = (n: string, input: tf.Tensor) => project(ctx, input, `${p}.${n}`, W(`${n}.weight`), Bi(`${n}.bias`))
+    const q = applyRope(lin("self_attn.q_proj", x), H, cos, sin) // [T*B, H*hd]
+    const k = applyRope(lin("self_attn.k_proj", x), K, cos, sin) // [T*B, K*hd]
+    const [kc, vc] = withCache(ctx, l, k, lin("self_attn.v_proj", x)) // [(past+T)*B, K*hd]
     const mask = maskFor(ctx, s.sliding[l] ? s.window : null)
     const z = attention(q, kc, vc, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: s.queryScale, softcap: s.attnSoftcap ?? undefined, mask }, attnHooks(l, ctx))
-    const a = norm(linearT(z, W("self_attn.o_proj.weight"), Bi("self_attn.o_proj.bias")), "post_attention_layernorm") // [T*B, d]
+    const a = norm(lin("self_attn.o_proj", z), "post_attention_layernorm") // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, hook(ctx, `blocks.${l}.hook_attn_out`, a)))
     const x2 = norm(h, "pre_feedforward_layernorm")
-    const m = linearT(gatedAct(s.act, linearT(x2, W("mlp.gate_proj.weight")), linearT(x2, W("mlp.up_proj.weight"))), W("mlp.down_proj.weight")) // [T*B, d]
+    const m = lin("mlp.down_proj", gatedAct(s.act, lin("mlp.gate_proj", x2), lin("mlp.up_proj", x2))) // [T*B, d]
     h = tf.add(h, hook(ctx, `blocks.${l}.hook_mlp_out`, norm(m, "post_feedforward_layernorm")))
     return hook(ctx, `blocks.${l}.hook_resid_post`, h)
   }

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import type { HookName } from "@conceptscope/core"
 import { additiveMask, applyRope, attention, ropeInvFreq, ropeTables, type RopeScaling } from "./attention.js"
 import { ConfigReader, isRotaryBuffer, type Architecture, type DecoderDims, type ForwardContext, type WeightSpec, type Weights } from "./architecture.js"
-import { activation, embedRows, gatedAct, layerNormAffine, linearT, rmsNorm } from "./ops.js"
+import { activation, embedRows, gatedAct, layerNormAffine, linearT, project, rmsNorm } from "./ops.js"
 
 /**
  * Llama family: Llama 2, Llama 3 / 3.1 / 3.2 (llama3 RoPE scaling, tied embeddings), Mistral, Qwen2
@@ -230,20 +230,21 @@ export class Llama implements Architecture {
     let h = hook(ctx, `blocks.${l}.hook_resid_pre`, h0) // [T*B, d]
     const x = this.norm(h, B("input_layernorm.weight"))
     const { cos, sin } = ropeFor(ctx, hd, s.theta, s.scaling)
+    const lin = (n: string, input: tf.Tensor) => project(ctx, input, `${p}.${n}`, W(`${n}.weight`), B(`${n}.bias`))
     const proj = (n: string) => {
-      const y = linearT(x, W(`self_attn.${n}.weight`), B(`self_attn.${n}.bias`))
+      const y = lin(`self_attn.${n}`, x)
       return s.clipQkv === null ? y : tf.clipByValue(y, -s.clipQkv, s.clipQkv)
     }
     const q = applyRope(proj("q_proj"), H, cos, sin) // [T*B, H*hd]
     const k = applyRope(proj("k_proj"), K, cos, sin) // [T*B, K*hd]
     const [kc, vc] = withCache(ctx, l, k, proj("v_proj")) // [(past+T)*B, K*hd]
     const z = attention(q, kc, vc, { T: ctx.T, B: ctx.B, H, Hkv: K, hd }, { scale: 1 / Math.sqrt(hd), mask: maskFor(ctx, s.window) }, attnHooks(l, ctx))
-    const a = hook(ctx, `blocks.${l}.hook_attn_out`, linearT(z, W("self_attn.o_proj.weight"), B("self_attn.o_proj.bias"))) // [T*B, d]
+    const a = hook(ctx, `blocks.${l}.hook_attn_out`, lin("self_attn.o_proj", z)) // [T*B, d]
     h = hook(ctx, `blocks.${l}.hook_resid_mid`, tf.add(h, a))
     const x2 = this.norm(h, B("post_attention_layernorm.weight"))
-    const g = linearT(x2, W("mlp.gate_proj.weight"), B("mlp.gate_proj.bias")) // [T*B, f]
-    const u = linearT(x2, W("mlp.up_proj.weight"), B("mlp.up_proj.bias")) // [T*B, f]
-    const m = linearT(gatedAct(s.act, g, u), W("mlp.down_proj.weight"), B("mlp.down_proj.bias")) // [T*B, d]
+    const g = lin("mlp.gate_proj", x2) // [T*B, f]
+    const u = lin("mlp.up_proj", x2) // [T*B, f]
+    const m = lin("mlp.down_proj", gatedAct(s.act, g, u)) // [T*B, d]
     h = tf.add(h, hook(ctx, `blocks.${l}.hook_mlp_out`, m))
     return hook(ctx, `blocks.${l}.hook_resid_post`, h)
   }

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { fusedGatedAct, fusedGatedActGrad, fusedKernelsActive, fusedRmsNorm, fusedRmsNormGrad, nativeMatmulActive, type GatedAct } from "@conceptscope/kernels"
 import { gelu } from "../layers.js"
+import type { ForwardContext } from "./architecture.js"
 
 /**
  * Small differentiable pieces shared by the Hugging Face architectures. Activations are 2D,
@@ -46,6 +47,13 @@ export function linearT(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   if (b && b.rank === 1 && nativeMatmulActive()) return tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }) // one sgemm from the bias rows
   const y = tf.matMul(x, w, false, true)
   return b ? tf.add(y, b) : y
+}
+
+/** linearT through the linear `module` (HF name without `.weight`), plus an unmerged adapter's part when the forward has one. */
+export function project(ctx: ForwardContext, x: tf.Tensor, module: string, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const y = linearT(x, w, b)
+  const d = ctx.lora?.(module, x)
+  return d ? tf.add(y, d) : y
 }
 
 /**

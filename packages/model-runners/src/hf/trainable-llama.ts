@@ -8,6 +8,7 @@ import { HookRunner } from "../hook-points.js"
 import { ConfigReader, type ForwardContext, type WeightSpec } from "./architecture.js"
 import type { BuiltTokenizer } from "./build-tokenizer.js"
 import { Llama, llamaFromConfig } from "./llama.js"
+import { LoraAdapter, type LoraSpec } from "./lora.js"
 import { embedRows, recordingGradients } from "./ops.js"
 import { fusedCrossEntropy, fusedCrossEntropyGrad, fusedKernelsActive } from "@conceptscope/kernels"
 
@@ -119,6 +120,10 @@ export class TrainableLlama {
   readonly arch: Llama
   readonly params: Map<string, tf.Variable>
   private readonly retained: tf.Tensor[] = []
+  /** a LoRA adapter being trained (attachLora): then only its A and B are trainable */
+  lora: LoraAdapter | null = null
+  /** without an adapter, the layers whose weights train (null: every weight) */
+  private layers: ReadonlySet<number> | null = null
 
   private constructor(
     readonly config: Record<string, unknown>,
@@ -134,6 +139,30 @@ export class TrainableLlama {
       this.params.set(spec.name, tf.variable(init, true)) // engine-unique names: several models may coexist
       init.dispose()
     }
+  }
+
+  /**
+   * Train a fresh LoRA adapter (PEFT's init: B = 0, so the model starts unchanged) instead of the weights,
+   * which stay as they are.
+   */
+  attachLora(spec: LoraSpec, seed: number): LoraAdapter {
+    this.lora?.dispose()
+    this.lora = LoraAdapter.init(this.arch, spec, seed)
+    return this.lora
+  }
+
+  /** Full finetuning of some layers only: every other weight (embedding, final norm included) stays fixed. */
+  trainOnlyLayers(layers: readonly number[]): void {
+    for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= this.arch.dims.nLayers) throw new ModelConfigError({ field: "layers", reason: `${l} is not a layer (0..${this.arch.dims.nLayers - 1})` })
+    this.layers = new Set(layers)
+  }
+
+  /** The variables an update changes, by name (PEFT key names for an adapter, HF names otherwise). */
+  trainable(): Map<string, tf.Variable> {
+    if (this.lora) return this.lora.variables()
+    const only = this.layers
+    if (only === null) return this.params
+    return new Map([...this.params].filter(([n]) => only.has(this.arch.layerOf(n) ?? -1)))
   }
 
   /** Every weight the architecture reads, once. */
@@ -164,7 +193,7 @@ export class TrainableLlama {
    * position-major (row t*B + b), or only the position-major rows `rows` [R] -> [R, V]. Positions are 0..T-1; causal attention keeps padding at the end of a
    * row from reaching any earlier token.
    */
-  logits(ids: Int32Array, B: number, T: number, rows?: Int32Array): tf.Tensor {
+  logits(ids: Int32Array, B: number, T: number, rows?: Int32Array, dropoutSeed: string | null = null): tf.Tensor {
     const { dims } = this.arch
     const pm = new Int32Array(T * B) // [T*B] position-major
     const positions = new Int32Array(T * B)
@@ -174,7 +203,8 @@ export class TrainableLlama {
         positions[t * B + b] = t
       }
     const hooks = new HookRunner({ batch: B, pos: T, dModel: dims.dModel, nHeads: dims.nHeads, nLayers: dims.nLayers, headDim: dims.headDim }, {})
-    const ctx: ForwardContext = { T, B, positions, pad: null, hooks, shared: new Map(), kv: null }
+    const lora = this.lora
+    const ctx: ForwardContext = { T, B, positions, pad: null, hooks, shared: new Map(), kv: null, lora: lora ? (m, x) => lora.delta(m, x, dropoutSeed) : null }
     const w = this.params as ReadonlyMap<string, tf.Tensor>
     try {
       let h = this.arch.embed(w, tf.tensor1d(pm, "int32"), ctx) // [T*B, d]
@@ -195,9 +225,10 @@ export class TrainableLlama {
 
   /**
    * Mean next-token cross-entropy over the targets: ids, targets [B*T] row-major, targets[b*T + t] the
-   * token to predict after position t, or -1 for none (padding, unscored tokens).
+   * token to predict after position t, or -1 for none (padding, unscored tokens). `dropoutSeed`: training
+   * with the adapter's dropout, its masks drawn from this seed.
    */
-  loss(ids: Int32Array, targets: Int32Array, B: number, T: number): tf.Scalar {
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number, dropoutSeed: string | null = null): tf.Scalar {
     const V = this.arch.dims.vocab
     const pm = new Int32Array(T * B) // targets position-major
     let count = 0
@@ -208,7 +239,7 @@ export class TrainableLlama {
         if (y >= 0) count++
       }
     if (count === 0) throw new ModelConfigError({ field: "targets", reason: "no token to predict in the batch" })
-    if (count === pm.length) return crossEntropy(this.logits(ids, B, T), pm, V, count)
+    if (count === pm.length) return crossEntropy(this.logits(ids, B, T, undefined, dropoutSeed), pm, V, count)
     // some positions unscored (loss on answers only): the head runs on the scored rows alone
     const rows = new Int32Array(count)
     const scored = new Int32Array(count)
@@ -217,7 +248,7 @@ export class TrainableLlama {
         rows[k] = r
         scored[k++] = pm[r]
       }
-    return crossEntropy(this.logits(ids, B, T, rows), scored, V, count)
+    return crossEntropy(this.logits(ids, B, T, rows, dropoutSeed), scored, V, count)
   }
 
   /** A copy of every weight. */
@@ -227,6 +258,7 @@ export class TrainableLlama {
 
   dispose(): void {
     this.release()
+    this.lora?.dispose()
     tf.dispose([...this.params.values()])
   }
 }
