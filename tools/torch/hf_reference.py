@@ -5,7 +5,7 @@ fixtures for the TypeScript models. Needs only torch + numpy (Debian's python3-t
 safetensors is read and written by hand.
 
   /usr/bin/python3 tools/torch/hf_reference.py --model <hf dir> --ids <ids.json> --out <out.safetensors>
-      [--dtype float64|float32]
+      [--dtype float64|float32] [--adapter <peft lora dir>]
 
 <hf dir> holds config.json and model.safetensors, or the shards named by model.safetensors.index.json.
 ids.json is a list of equal-length lists of token ids (one row per sequence; positions are 0..T-1).
@@ -16,12 +16,20 @@ The output holds float32 tensors:
 Weights are upcast to --dtype (float64 by default) and every op runs in that dtype; HF's own float32
 upcasts (RMSNorm, softmax, RoPE tables) become float64 too. --dtype float32 follows HF in float32.
 Any config field this script cannot honour stops it with an error rather than a silent difference.
+
+--adapter applies a Hugging Face PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors,
+as PeftModel.save_pretrained writes them) in eval mode, as peft/tuners/lora/layer.py Linear.forward does:
+each targeted nn.Linear returns base(x) + scaling * (x @ A^T) @ B^T with scaling = lora_alpha / r, or
+lora_alpha / sqrt(r) with use_rslora; lora_dropout is inactive in eval. Only plain LoRA on the decoders'
+nn.Linear projections is supported; DoRA, biases, fan_in_fan_out, rank/alpha patterns, modules_to_save and
+the other LoRA variants stop the script with an error, as do adapter tensors it would not apply.
 """
 import argparse
 import json
 import math
 import mmap
 import os
+import re
 import struct
 import sys
 
@@ -52,11 +60,15 @@ def fail(msg):
 
 
 class Weights:
-    """Lazy reader over model.safetensors or its shards: get(name) reads one tensor and upcasts it."""
+    """Lazy reader over model.safetensors or its shards (or the given files): get(name) reads one tensor and
+    upcasts it."""
 
-    def __init__(self, model_dir, dtype):
+    def __init__(self, model_dir, dtype, files=None):
         index = os.path.join(model_dir, "model.safetensors.index.json")
-        if os.path.exists(index):
+        self.adapter = None  # an Adapter applied by linear(), see --adapter
+        if files is not None:
+            files = list(files)
+        elif os.path.exists(index):
             with open(index) as f:
                 files = sorted(set(json.load(f)["weight_map"].values()))
         elif os.path.exists(os.path.join(model_dir, "model.safetensors")):
@@ -112,12 +124,146 @@ def write_safetensors(path, tensors, metadata):
             f.write(blob)
 
 
+# ---------------------------------------------------------------- PEFT LoRA adapters
+
+# adapter_config.json fields (peft/config.py PeftConfig, peft/tuners/lora/config.py LoraConfig) that need no
+# action here: bookkeeping, or initialisation-only settings that do not change what a saved adapter computes.
+PEFT_BENIGN = {
+    "task_type", "peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision", "inference_mode",
+    "r", "lora_alpha", "lora_dropout", "use_rslora", "target_modules", "exclude_modules", "layers_to_transform",
+    "layers_pattern", "init_lora_weights", "megatron_core", "loftq_config", "eva_config", "corda_config",
+    "lora_ga_config", "qalora_group_size", "ensure_weight_tying", "runtime_config",
+}
+# Fields that must hold these values (or be absent): anything else changes the computation in a way not honoured.
+PEFT_REQUIRED = {"use_dora": False, "bias": "none", "fan_in_fan_out": False, "lora_bias": False, "use_qalora": False}
+# Fields that must be null/empty (or absent).
+PEFT_EMPTY = (
+    "rank_pattern", "alpha_pattern", "modules_to_save", "megatron_config", "trainable_token_indices",
+    "layer_replication", "target_parameters", "velora_config", "alora_invocation_tokens", "monteclora_config",
+    "use_bdlora", "arrow_config", "kasa_config",
+)
+# init_lora_weights values that rewrite the base weights (or select a variant): the adapter is not plain LoRA
+# on the unmodified checkpoint unless PEFT converted it at save time (then it records init_lora_weights=true).
+PEFT_BASE_MODIFYING_INITS = ("pissa", "olora", "corda", "loftq", "lora_ga", "mica")
+PEFT_KEY_PREFIX = "base_model.model."  # PeftModel.base_model (LoraModel) .model (the transformers model)
+PEFT_KEY = re.compile(r"^base_model\.model\.(.+)\.(lora_A|lora_B)\.weight$")
+
+
+def peft_targets(cfg, module):
+    """peft/tuners/tuners_utils.py check_target_module_exists for a module name of the transformers model."""
+    exclude = cfg.get("exclude_modules")
+    if exclude:
+        if isinstance(exclude, str):
+            if re.fullmatch(exclude, module):
+                return False
+        elif module in exclude or any(module.endswith("." + e) for e in exclude):
+            return False
+    targets = cfg.get("target_modules")
+    if targets is None:
+        fail("adapter_config.json has no target_modules (PEFT's per-architecture defaults are not resolved here)")
+    if isinstance(targets, str):
+        if targets == "all-linear":  # every nn.Linear but the output layer
+            return not module.endswith("lm_head")
+        return re.fullmatch(targets, module) is not None
+    if module in targets:
+        return True
+    if not any(module.endswith("." + t) for t in targets):
+        return False
+    layers = cfg.get("layers_to_transform")
+    if layers is None or (isinstance(layers, list) and not layers):
+        return True
+    pattern = cfg.get("layers_pattern")
+    if not pattern:
+        m = re.match(r".*?\.[^.]*\.(\d+)\.", module)
+    else:
+        m = None
+        for p in [pattern] if isinstance(pattern, str) else pattern:
+            m = re.match(rf".*?\.{p}\.(\d+)\.", module)
+            if m is not None:
+                break
+    if m is None:
+        return False
+    return int(m.group(1)) == layers if isinstance(layers, int) else int(m.group(1)) in layers
+
+
+class Adapter:
+    """A PEFT LoRA adapter directory: per targeted module, lora_A [r, in] and lora_B [out, r] plus one scaling."""
+
+    def __init__(self, adapter_dir, dtype):
+        path = os.path.join(adapter_dir, "adapter_config.json")
+        if not os.path.exists(path):
+            fail(f"{adapter_dir} has no adapter_config.json")
+        with open(path) as f:
+            cfg = json.load(f)
+        if cfg.get("peft_type") != "LORA":
+            fail(f"adapter peft_type {cfg.get('peft_type')!r} is not 'LORA'")
+        for key, want in PEFT_REQUIRED.items():
+            if key in cfg and cfg[key] != want:
+                fail(f"adapter_config.json {key}={cfg[key]!r} is not supported (only {want!r})")
+        for key in PEFT_EMPTY:
+            if cfg.get(key):
+                fail(f"adapter_config.json {key}={cfg[key]!r} is not supported (only null/empty)")
+        for key, value in cfg.items():
+            if key not in PEFT_BENIGN and key not in PEFT_REQUIRED and key not in PEFT_EMPTY and value:
+                fail(f"adapter_config.json field {key}={value!r} is unknown to this script")
+        init = cfg.get("init_lora_weights", True)
+        if isinstance(init, str) and init.lower().startswith(PEFT_BASE_MODIFYING_INITS):
+            fail(f"adapter_config.json init_lora_weights={init!r} (modified base weights) is not supported")
+        r, alpha = cfg.get("r", 8), cfg.get("lora_alpha", 8)
+        if not isinstance(r, int) or r <= 0:
+            fail(f"adapter_config.json r={r!r} is not a positive integer")
+        # peft/tuners/lora/layer.py LoraLayer.update_layer
+        self.scaling = alpha / math.sqrt(r) if cfg.get("use_rslora", False) else alpha / r
+        if not os.path.exists(os.path.join(adapter_dir, "adapter_model.safetensors")):
+            fail(f"{adapter_dir} has no adapter_model.safetensors (adapter_model.bin is not read)")
+        W = Weights(adapter_dir, dtype, files=["adapter_model.safetensors"])
+        parts = {}
+        for key in W.entries:
+            m = PEFT_KEY.match(key)
+            if m is None:
+                fail(f"adapter tensor {key!r} is not a plain LoRA linear weight "
+                     "(base_model.model.<module>.lora_A/B.weight)")
+            parts.setdefault(m.group(1), {})[m.group(2)] = W.get(key)
+        self.modules = {}
+        for module, ab in sorted(parts.items()):
+            if set(ab) != {"lora_A", "lora_B"}:
+                fail(f"adapter module {module!r} lacks {'lora_B' if 'lora_A' in ab else 'lora_A'}")
+            A, B = ab["lora_A"], ab["lora_B"]
+            if A.dim() != 2 or B.dim() != 2 or A.shape[0] != r or B.shape[1] != r:
+                fail(f"adapter module {module!r}: lora_A {list(A.shape)} / lora_B {list(B.shape)} "
+                     f"do not have rank r={r}")
+            if not peft_targets(cfg, module):
+                fail(f"adapter module {module!r} is not targeted by adapter_config.json (PEFT would not load it)")
+            self.modules[module] = (A, B)
+        if not self.modules:
+            fail(f"{adapter_dir}/adapter_model.safetensors holds no LoRA tensors")
+        self.cfg, self.used = cfg, set()
+
+    def apply(self, name, x, y):
+        """y = base(x) for the nn.Linear `name`; PEFT lora.Linear.forward: y + lora_B(lora_A(dropout(x))) * scaling."""
+        # A checkpoint of the bare decoder (no "model." prefix) loads as the CausalLM's `model` submodule.
+        module = name if name in self.modules or name.startswith("model.") else "model." + name
+        if module not in self.modules:
+            return y
+        A, B = self.modules[module]
+        if A.shape[1] != x.shape[-1] or B.shape[0] != y.shape[-1]:
+            fail(f"adapter module {module!r}: lora_A {list(A.shape)} / lora_B {list(B.shape)} do not fit "
+                 f"the layer ({x.shape[-1]} -> {y.shape[-1]})")
+        self.used.add(module)
+        return y + (x @ A.T) @ B.T * self.scaling
+
+    def unused(self):
+        return sorted(m for m in self.modules if m not in self.used)
+
+
 # ---------------------------------------------------------------- shared pieces
 
 
-def linear(x, W, name, bias):  # nn.Linear: weight [out, in]
+def linear(x, W, name, bias):  # nn.Linear: weight [out, in]; with an adapter, PEFT's lora.Linear
     y = x @ W.get(name + ".weight").T
-    return y + W.get(name + ".bias") if bias else y
+    if bias:
+        y = y + W.get(name + ".bias")
+    return W.adapter.apply(name, x, y) if W.adapter is not None else y
 
 
 def conv1d(x, W, name):  # GPT-2 Conv1D: weight [in, out], always with bias
@@ -373,6 +519,7 @@ def main():
     ap.add_argument("--ids", required=True, help="JSON list of equal-length lists of token ids")
     ap.add_argument("--out", required=True, help="output .safetensors path")
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="compute dtype")
+    ap.add_argument("--adapter", help="PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors)")
     args = ap.parse_args()
     dtype = getattr(torch, args.dtype)
     with open(os.path.join(args.model, "config.json")) as f:
@@ -387,13 +534,24 @@ def main():
     if vocab is not None and int(ids.max()) >= vocab:
         fail(f"token id {int(ids.max())} is out of range for vocab_size {vocab}")
     W = Weights(args.model, dtype)
+    if args.adapter is not None:
+        if mt == "gpt2":
+            fail("--adapter is not supported for gpt2 (PEFT targets its Conv1D layers with fan_in_fan_out)")
+        W.adapter = Adapter(args.adapter, dtype)
     with torch.no_grad():
         out = forward_gpt2(cfg, W, ids) if mt == "gpt2" else forward_decoder(cfg, mt, W, ids, dtype)
+    if W.adapter is not None and W.adapter.unused():
+        fail(f"adapter modules this script does not apply LoRA to: {W.adapter.unused()}")
     unused = W.unused(ignore=("lm_head.weight",))  # a tied checkpoint may also carry a copy of the head
     if unused:
         print(f"hf_reference.py: warning: {len(unused)} checkpoint tensors unused, e.g. {unused[:5]}", file=sys.stderr)
-    write_safetensors(args.out, out, {"format": "pt", "model_type": mt, "compute_dtype": args.dtype})
-    print(f"wrote {args.out}: {len(out)} tensors, logits {list(out['logits'].shape)}, model_type {mt}, {args.dtype}")
+    metadata = {"format": "pt", "model_type": mt, "compute_dtype": args.dtype}
+    if W.adapter is not None:
+        metadata.update(adapter_modules=str(len(W.adapter.modules)), adapter_scaling=repr(W.adapter.scaling))
+    write_safetensors(args.out, out, metadata)
+    extra = "" if W.adapter is None else f", adapter {len(W.adapter.modules)} modules, scaling {W.adapter.scaling!r}"
+    print(f"wrote {args.out}: {len(out)} tensors, logits {list(out['logits'].shape)}, model_type {mt}, {args.dtype}"
+          + extra)
 
 
 if __name__ == "__main__":

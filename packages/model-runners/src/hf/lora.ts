@@ -116,6 +116,11 @@ export class LoraAdapter {
     if (cfg.fan_in_fan_out === true) throw bad("fan_in_fan_out", "true is for GPT-2-style Conv1D weights; this runner's adapters are for [out, in] linears")
     for (const f of ["rank_pattern", "alpha_pattern"]) if (cfg[f] && Object.keys(cfg[f] as object).length > 0) throw bad(f, "per-module ranks or alphas are not implemented")
     if (Array.isArray(cfg.modules_to_save) && cfg.modules_to_save.length > 0) throw bad("modules_to_save", "fully trained extra modules are not implemented")
+    for (const f of ["lora_bias", "use_qalora", "use_bdlora"]) if (cfg[f] === true) throw bad(f, "this LoRA variant is not implemented")
+    for (const f of ["layer_replication", "trainable_token_indices", "target_parameters"]) if (cfg[f] !== undefined && cfg[f] !== null) throw bad(f, "not implemented (must be null)")
+    // initialisations that rewrite the base weights (PiSSA, OLoRA, CorDA, LoftQ, ...) need that rewritten model
+    if (cfg.init_lora_weights !== undefined && ![true, false, "gaussian"].includes(cfg.init_lora_weights as never))
+      throw bad("init_lora_weights", `${JSON.stringify(cfg.init_lora_weights)} changes the base weights; only adapters over the unchanged base model are applied`)
     const wFile = path.join(dir, WEIGHTS_FILE)
     if (!fs.existsSync(wFile)) throw new CheckpointError({ file: wFile, reason: "missing (PEFT adapters in .bin format are not read: save with safe_serialization)" })
     const reader = SafetensorsReader.open(wFile)
@@ -200,8 +205,11 @@ export class LoraAdapter {
       inference_mode: true,
       init_lora_weights: true,
       layers_pattern: null,
+      layer_replication: null,
       layers_to_transform: [...s.layers],
+      loftq_config: {},
       lora_alpha: s.alpha,
+      lora_bias: false,
       lora_dropout: s.dropout,
       modules_to_save: null,
       peft_type: "LORA",

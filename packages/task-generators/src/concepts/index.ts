@@ -13,11 +13,13 @@ export {
   PromptTemplateSchema,
   buildPromptSet,
   renderPrompt,
+  tokenizeEpisode,
   tokenizePrompt,
   type ConceptPrompt,
   type PromptSetOptions,
   type PromptTemplate,
   type PromptTokenizer,
   type RenderedPrompt,
+  type TokenizedEpisode,
   type TokenizedPrompt
 } from "./prompts.js"

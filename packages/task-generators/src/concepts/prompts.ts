@@ -118,3 +118,30 @@ export function tokenizePrompt(tok: PromptTokenizer, p: RenderedPrompt): Tokeniz
   if (promptIds.length === 0 || answerIds.length === 0) throw new InvalidTaskParams({ field: "template", reason: "a prompt or an answer tokenizes to nothing", value: p.prompt.slice(-40) })
   return { promptIds, answerIds, preAnswer: promptIds.length - 1 }
 }
+
+/** A training episode as tokens, with the answer tokens of every example marked (the loss is read there). */
+export interface TokenizedEpisode {
+  readonly ids: number[]
+  /** 1 where ids[t] is a token of an example's answer */
+  readonly answer: Uint8Array
+}
+
+/**
+ * Tokenize an episode (demonstrations then a last example, all with answers) the way tokenizePrompt cuts
+ * an evaluation prompt: each example's text up to its output marker, then its answer, tokenized apart
+ * (the first piece with the tokenizer's special tokens), so every answer is predicted from the same kind
+ * of boundary the evaluation scores.
+ */
+export function tokenizeEpisode(tok: PromptTokenizer, t: PromptTemplate, examples: readonly ConceptExample[], instruction?: string): TokenizedEpisode {
+  if (examples.length === 0) throw new InvalidTaskParams({ field: "examples", reason: "an episode needs at least one example", value: 0 })
+  const ids: number[] = []
+  const answer: number[] = []
+  examples.forEach((e, i) => {
+    const lead = i === 0 ? (instruction ? `${instruction}${t.exampleSeparator}` : "") : t.exampleSeparator
+    const before = tok.encode(`${lead}${t.inputPrefix}${e.input}${t.outputPrefix}`, { addSpecialTokens: i === 0 })
+    const ans = tok.encode(`${t.answerPrefix}${e.output}`, { addSpecialTokens: false })
+    ids.push(...before, ...ans)
+    answer.push(...before.map(() => 0), ...ans.map(() => 1))
+  })
+  return { ids, answer: Uint8Array.from(answer) }
+}
