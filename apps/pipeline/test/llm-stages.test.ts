@@ -239,3 +239,66 @@ describe("LLM presets for real checkpoints", () => {
   })
 })
 
+
+describe("Table 1 (LoRA on the first vs the last layers) on a tiny Llama checkpoint", () => {
+  const work = tmp("cs-llm-t1-")
+  const store = path.join(work, "store")
+  const out = path.join(work, "out")
+  const finetune = { k: 1, r: 2, alpha: 4, steps: 6, batchSize: 3, warmupSteps: 1, minShots: 1, maxShots: 2 }
+  beforeAll(() => {
+    const cfg = { experiment: "llm", name: "llm-t1", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, taskVectors: { shots: 1, replicates: 1 }, td: { k: K }, batchSize: 5, finetune }
+    execFileSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, cfg), "--store", store, "--out", out], { stdio: "pipe" })
+  }, 300_000)
+  const artifact = (kind: string) => path.join(store, kind, fs.readdirSync(path.join(store, kind)).find((k) => !k.startsWith("."))!)
+
+  it("writes one PEFT adapter per variant that changes the model, on its layers only", async () => {
+    await initBackend("auto")
+    const ids = [[1, 20, 30, 40, 50, 60]]
+    const base = CausalLM.load(MODEL)
+    const z0 = base.forward({ ids }, { capture: { hooks: ["blocks.0.hook_resid_post"], positions: "all" } })
+    for (const [variant, layers] of [["firstK", [0]], ["lastK", [1]]] as const) {
+      const dir = path.join(artifact("lm-finetune"), "adapters", variant)
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, "adapter_config.json"), "utf8"))
+      expect(cfg).toMatchObject({ peft_type: "LORA", r: 2, lora_alpha: 4, layers_to_transform: layers })
+      const lm = CausalLM.load(MODEL, { adapter: { dir } })
+      const z = lm.forward({ ids }, { capture: { hooks: ["blocks.0.hook_resid_post"], positions: "all" } })
+      const diff = (a: tf.Tensor, b: tf.Tensor) => Math.max(...Array.from(tf.tidy(() => tf.abs(tf.sub(a, b)).dataSync())))
+      expect(diff(z.logits!, z0.logits!), variant).toBeGreaterThan(0)
+      // the last layer's adapter leaves layer 0's output exactly as it was
+      if (variant === "lastK") expect(diff(z.captured["blocks.0.hook_resid_post"], z0.captured["blocks.0.hook_resid_post"])).toBe(0)
+      tf.dispose([z.logits!, ...Object.values(z.captured)])
+      lm.dispose()
+    }
+    tf.dispose([z0.logits!, ...Object.values(z0.captured)])
+    base.dispose()
+  })
+
+  it("states Table 1 under llm.<family>.table1, the pretrained row matching lm-run and lm-td, and checks the layers before the last-k range", async () => {
+    const s = JSON.parse(fs.readFileSync(path.join(out, "llm-t1/summary.json"), "utf8"))
+    const t1 = s.llm.bitwise.table1
+    expect(Object.keys(t1.rows)).toEqual(["pretrained", "firstK", "lastK", "prompting"])
+    for (const row of Object.values(t1.rows)) for (const k of ["tdMean", "tdSpread", "accuracyMean"]) expect(row).toHaveProperty(k)
+    expect(t1.rows.firstK.layers).toEqual([0])
+    expect(t1.rows.lastK.layers).toEqual([1])
+    // the pretrained row: the same prompts lm-run scored and lm-td decoded
+    const prompts = await rows(path.join(artifact("prompts"), "prompts.parquet"))
+    const answers = await rows(path.join(artifact("lm-run"), "answers.parquet"))
+    const concepts = (p: Record<string, unknown>) => p.shots === 2 && !p.instructed && p.label !== "Null"
+    const acc = [0, 1, 2, 3, 4, 5].map((c) => {
+      const mine = prompts.filter((p) => concepts(p) && p.label_index === c)
+      return mine.filter((p) => answers[p.row as number].correct).length / mine.length
+    })
+    expect(t1.rows.pretrained.accuracyMean).toBeCloseTo(acc.reduce((a, x) => a + x, 0) / 6, 10)
+    const td = await rows(path.join(artifact("lm-td"), "td.parquet"))
+    const at = td.find((r) => r.condition === "icl" && r.shots === 2 && r.layer === t1.layer)!
+    expect(t1.rows.pretrained.tdMean).toBeCloseTo(Array.from(at.per_concept_heldout as number[]).slice(0, 6).reduce((a, x) => a + x, 0) / 6, 10)
+    const check = t1.unchangedBelow.find((u: { variant: string }) => u.variant === "lastK")
+    expect(check).toEqual({ variant: "lastK", firstTrainedLayer: 1, maxAbsDiff: 0, tdMaxDiff: 0 })
+    const f = s.llm.findings.find((x: { id: string }) => x.id === "bitwise.lora-last-keeps-early-td")
+    expect(f.held).toBe(true)
+    expect(s.llm.findings.map((x: { id: string }) => x.id)).toContain("bitwise.lora-first-beats-last")
+    const md = fs.readFileSync(path.join(out, "llm-t1/bitwise/seed-1/report.md"), "utf8")
+    expect(md).toMatch(/## Table 1: LoRA on the first vs the last layers \(2 shots\)/)
+    expect(md).toContain("figures/table1.png")
+  })
+})

@@ -89,10 +89,7 @@ export class LmTrainer {
   }
 }
 
-export interface PretrainLmOptions {
-  /** config.json of the model (llamaConfigJson) */
-  readonly config: Record<string, unknown>
-  readonly seed: number
+export interface TrainLmOptions {
   readonly steps: number
   /** Batch of update s, a function of (seed, s) alone. */
   readonly sampleBatch: (step: number) => LmBatch
@@ -107,13 +104,22 @@ export interface PretrainLmOptions {
   readonly label?: string
 }
 
+export interface PretrainLmOptions extends TrainLmOptions {
+  /** config.json of the model (llamaConfigJson) */
+  readonly config: Record<string, unknown>
+  readonly seed: number
+}
+
 export interface PretrainLmResult extends LoopResult {
   readonly model: TrainableLlama
   readonly checkpointSteps: readonly number[]
 }
 
-export async function pretrainLm(opts: PretrainLmOptions): Promise<PretrainLmResult> {
-  const model = TrainableLlama.init(opts.config, opts.seed)
+/**
+ * Train what `model.trainable()` names (every weight, the layers of trainOnlyLayers, or an attached LoRA
+ * adapter) on next-token loss, resumably: the shared training loop with Adam, clipping and the schedule.
+ */
+export async function trainLm(model: TrainableLlama, opts: TrainLmOptions): Promise<PretrainLmResult> {
   const trainer = new LmTrainer(model, { ...defaultAdam, ...opts.adam }, opts.clipGradNorm)
   const schedule = Array.isArray(opts.checkpoints) ? [...opts.checkpoints].sort((a, b) => a - b) : checkpointSchedule(opts.steps, (opts.checkpoints as number | undefined) ?? 8)
   let tokens = 0
@@ -138,9 +144,14 @@ export async function pretrainLm(opts: PretrainLmOptions): Promise<PretrainLmRes
       stateEvery: opts.stateEvery,
       lrAt: opts.lrAt,
       onCheckpoint: opts.onCheckpoint ? (step) => opts.onCheckpoint!(step, model) : undefined,
-      label: opts.label ?? "pretrain",
+      label: opts.label ?? "train-lm",
       detail: (_s, ms) => `${Math.round(tokens / Math.max(ms / 1000, 1e-9))} tokens/s`
     }
   )
   return { ...loop, model, checkpointSteps: schedule }
+}
+
+/** Pretraining from HF's initialisation (`seed`). */
+export async function pretrainLm(opts: PretrainLmOptions): Promise<PretrainLmResult> {
+  return trainLm(TrainableLlama.init(opts.config, opts.seed), { ...opts, label: opts.label ?? "pretrain" })
 }

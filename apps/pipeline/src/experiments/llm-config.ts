@@ -1,4 +1,5 @@
 import { BITWISE_CONCEPTS, DEFAULT_TEMPLATE, NULL_CONCEPT, POS_CONCEPTS, PTB_MAPPING, PosMappingSchema, PromptTemplateSchema } from "@conceptscope/task-generators"
+import { LORA_TARGETS, type LoraTarget } from "@conceptscope/model-runners"
 import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -128,6 +129,28 @@ export const TaskVectorsSchema = Schema.Struct({
   layer: Schema.optionalWith(Schema.Union(Schema.Literal("peak"), NonNegInt), { default: () => "peak" as const })
 })
 
+/**
+ * LoRA finetuning of the first k vs the last k layers (the study's Table 1), evaluated with the pretrained
+ * model and the prompting condition at `promptingShots`.
+ */
+export const FinetuneSchema = Schema.Struct({
+  /** k layers at each end (the study: 10 of Llama-3.1-8B's 32); null: a third of the model's layers, at least 1. */
+  k: Schema.optionalWith(Schema.NullOr(PosInt), { default: () => null }),
+  /** LoRA rank, alpha, dropout and target modules (the study: 16, 16, 0.1, every projection). */
+  r: Schema.optionalWith(PosInt, { default: () => 16 }),
+  alpha: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 16 }),
+  dropout: Schema.optionalWith(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(1)), { default: () => 0.1 }),
+  targets: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal(...LORA_TARGETS)), { default: () => [...LORA_TARGETS] as [LoraTarget, ...LoraTarget[]] }),
+  /** Updates, episodes per update, Adam's peak learning rate (linear warmup, cosine decay to 0.1x). */
+  steps: Schema.optionalWith(PosInt, { default: () => 200 }),
+  batchSize: Schema.optionalWith(PosInt, { default: () => 8 }),
+  lr: Schema.optionalWith(Schema.Number.pipe(Schema.positive()), { default: () => 1e-3 }),
+  warmupSteps: Schema.optionalWith(NonNegInt, { default: () => 10 }),
+  /** Demonstrations per training episode, drawn uniformly (train split only). */
+  minShots: Schema.optionalWith(NonNegInt, { default: () => 1 }),
+  maxShots: Schema.optionalWith(NonNegInt, { default: () => 6 })
+})
+
 export const LlmFields = {
   experiment: Schema.Literal("llm"),
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
@@ -148,6 +171,8 @@ export const LlmFields = {
   instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
   td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
   taskVectors: Schema.optionalWith(TaskVectorsSchema, { default: () => Schema.decodeSync(TaskVectorsSchema)({}) }),
+  /** Table 1 (LoRA on the first vs the last layers); null: not run. Needs promptingShots. */
+  finetune: Schema.optionalWith(Schema.NullOr(FinetuneSchema), { default: () => null }),
   /**
    * How an answer counts as correct (accuracy and task vectors): "teacher-forced" (every answer token is the
    * argmax given the gold prefix; one forward pass) or "generate" (greedy generation must produce the answer
@@ -188,6 +213,12 @@ export function llmConfigIssues(c: Fields): Issue[] {
   if (!c.shots.includes(c.taskVectors.shots)) issues.push({ path: ["taskVectors", "shots"], message: `${c.taskVectors.shots} is not among shots (${c.shots.join(", ")})` })
   if (c.promptingShots !== null && !c.shots.includes(c.promptingShots))
     issues.push({ path: ["promptingShots"], message: `${c.promptingShots} is not among shots (${c.shots.join(", ")}): the prompting condition is compared with plain ICL at the same shot count` })
+  if (c.finetune !== null && c.promptingShots === null)
+    issues.push({ path: ["finetune"], message: "Table 1 compares the finetuned models with the prompting condition at promptingShots: set promptingShots" })
+  if (c.finetune !== null && c.finetune.maxShots < c.finetune.minShots)
+    issues.push({ path: ["finetune", "maxShots"], message: `${c.finetune.maxShots} is below minShots ${c.finetune.minShots}` })
+  if (c.finetune !== null && c.finetune.warmupSteps >= c.finetune.steps)
+    issues.push({ path: ["finetune", "warmupSteps"], message: `${c.finetune.warmupSteps} is not below steps (${c.finetune.steps})` })
   if (new Set(c.shots).size !== c.shots.length) issues.push({ path: ["shots"], message: "lists a shot count twice" })
   for (const fam of FAMILIES) {
     const labels: readonly string[] = fam === "pos" ? [...POS_CONCEPTS, NULL_CONCEPT] : [...BITWISE_CONCEPTS, NULL_CONCEPT]

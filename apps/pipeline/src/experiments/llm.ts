@@ -11,8 +11,9 @@ import { type FamilyName, isEmbedded, type LlmConfig, LlmConfigSchema } from "./
  * The LLM experiment (the study's Part 2): concept task families as ICL prompts for a causal LM from a
  * local Hugging Face directory. One cell per family and seed.
  *
- *   lm-model ─┬─ lm-run ─┬─ lm-td ──┬─ task-vectors
- *   prompts ──┴──────────┴──────────┴──────────────── lm-report
+ *   lm-model ─┬─ lm-run ─┬─ lm-td ──┬─ task-vectors ───────────────┐
+ *   prompts ──┴──────────┴──────────┼─ lm-finetune ── lm-table1 ───┴─ lm-report
+ *                                   └──────────────────────────────┘
  *
  * The model enters every key by its content fingerprint (lm-model), the corpus by its sha256.
  */
@@ -126,10 +127,68 @@ const taskVectors = entry({
   load: () => import("../stages/task-vectors.js").then((m) => m.taskVectorsStage)
 })
 
+/** The first k and last k layers of an nLayers model (k: the config's, or a third of the layers). */
+export function table1Variants(config: LlmConfig, nLayers: number): { name: string; layers: [number, ...number[]] }[] {
+  if (config.finetune === null) return []
+  const k = Math.min(nLayers, config.finetune.k ?? Math.max(1, Math.round(nLayers / 3)))
+  const range = (from: number) => Array.from({ length: k }, (_, i) => from + i) as [number, ...number[]]
+  return [
+    { name: "firstK", layers: range(0) },
+    { name: "lastK", layers: range(nLayers - k) }
+  ]
+}
+
+const lmFinetune = entry({
+  name: "lm-finetune",
+  packages: ["model-runners", "finetuners", "task-generators", "artifacts", "core"],
+  upstream: [lmModel],
+  params: ({ config, seed }, up) => {
+    const f = config.finetune
+    const family = familyOf(config)
+    const corpusFile = config.pos.corpus ? path.resolve(config.pos.corpus) : null
+    return {
+      fingerprint: up["lm-model"].fingerprint,
+      source: {
+        family,
+        corpus: family === "pos" ? { file: corpusFile, sha256: corpusSha(corpusFile ?? DEFAULT_CORPUS) } : null,
+        mapping: config.pos.mapping,
+        width: config.bitwise.width,
+        testFraction: family === "pos" ? config.pos.testFraction : config.bitwise.testFraction,
+        seed
+      },
+      template: config.template,
+      lora: { r: f?.r ?? 16, alpha: f?.alpha ?? 16, dropout: f?.dropout ?? 0.1, targets: f?.targets ?? (["q_proj"] as const) },
+      variants: table1Variants(config, up["lm-model"].nLayers),
+      train: { steps: f?.steps ?? 0, batchSize: f?.batchSize ?? 1, lr: f?.lr ?? 0, warmupSteps: f?.warmupSteps ?? 0, minShots: f?.minShots ?? 0, maxShots: f?.maxShots ?? 0 },
+      seed
+    }
+  },
+  load: () => import("../stages/lm-finetune.js").then((m) => m.lmFinetuneStage)
+})
+
+const lmTable1 = entry({
+  name: "lm-table1",
+  packages: ["model-runners", "task-generators", "probes", "artifacts", "core"],
+  upstream: [lmModel, prompts, lmTd, lmFinetune],
+  params: ({ config }, up) => ({
+    fingerprint: up["lm-model"].fingerprint,
+    mode: config.model.mode,
+    batchSize: config.batchSize,
+    ...scoringParams(config),
+    shots: config.finetune === null ? null : config.promptingShots,
+    labels: up.prompts.labels,
+    k: config.td.k,
+    metric: config.td.metric,
+    pretrainedPeak: up["lm-td"].peakLayer,
+    variants: up["lm-finetune"].variants.map((v) => ({ name: v.name, layers: v.layers }))
+  }),
+  load: () => import("../stages/lm-table1.js").then((m) => m.lmTable1Stage)
+})
+
 const lmReport = entry({
   name: "lm-report",
   packages: ["reporters", "artifacts"],
-  upstream: [lmModel, prompts, lmTd, taskVectors],
+  upstream: [lmModel, prompts, lmTd, taskVectors, lmTable1],
   params: ({ config, seed }, up) => ({
     family: familyOf(config),
     seed,
@@ -146,7 +205,7 @@ export const llm = defineExperiment<LlmConfig>({
   name: "llm",
   description: "concept tasks (POS, bitwise) as ICL prompts for a causal LM: accuracy, TD per layer and shot count (the study's Part 2)",
   configSchema: LlmConfigSchema,
-  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmReport],
+  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmFinetune, lmTable1, lmReport],
   cells: (config) => config.families.flatMap((family) => config.seeds.map((seed) => ({ config: { ...config, families: [family] as [FamilyName] }, seed, label: family }))),
   configName: (config) => config.name,
   report: "lm-report",

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors } from "./shared/llm-tables.js"
+import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary } from "./shared/llm-tables.js"
 import { studyComparisonMarkdown } from "./shared/study-llama.js"
 
 /**
@@ -43,7 +43,7 @@ export const lmReportStage = defineStage({
     dir
   }: {
     params: typeof LmReportParams.Type
-    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef }
+    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef; "lm-table1": ArtifactRef }
     dir: string
   }) =>
     Effect.gen(function* () {
@@ -80,6 +80,21 @@ export const lmReportStage = defineStage({
         const mine = effects.filter((e) => e.mode === mode && e.sign === sign)
         return { mode, sign, highTd: mean(mine.filter((e) => high.has(e.label)).map((e) => e.meanChange)), lowTd: mean(mine.filter((e) => !high.has(e.label)).map((e) => e.meanChange)) }
       })
+      const t1 = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(Table1Summary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-table1"].dir, "table1.json"), "utf8"))))
+      const table1 =
+        t1.rows.length === 0
+          ? null
+          : {
+              shots: t1.shots,
+              layer: t1.pretrainedPeak,
+              rows: Object.fromEntries(
+                t1.rows.map((r) => [
+                  r.name,
+                  { layers: r.layers, tdMean: r.tdAtPretrainedPeak.mean, tdSpread: r.tdAtPretrainedPeak.spread, accuracyMean: r.accuracy.mean, accuracySpread: r.accuracy.spread, ownPeak: r.ownPeak, tdOwnPeakMean: r.tdAtOwnPeak.mean }
+                ])
+              ),
+              unchangedBelow: t1.unchangedBelow.map(({ variant, firstTrainedLayer, maxAbsDiff, tdMaxDiff }) => ({ variant, firstTrainedLayer, maxAbsDiff, tdMaxDiff }))
+            }
       const ps = params.promptingShots
       const base: Omit<FamilySummary, "findings"> = {
         peakLayer: peak,
@@ -92,7 +107,8 @@ export const lmReportStage = defineStage({
         tdAccuracyFit: { slope: tdSummary.tdAccuracy.slope, intercept: tdSummary.tdAccuracy.intercept, points: tdSummary.tdAccuracy.points },
         tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
         taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
-        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) }
+        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) },
+        table1
       }
       const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }
       const cell = { family: params.family, seed: params.seed, model: { dir: model.dir, fingerprint: model.fingerprint, modelType: model.modelType }, llm: { [params.family]: summary } }
@@ -112,7 +128,10 @@ export const lmReportStage = defineStage({
         ["td-accuracy", r.llmTdAccuracySpec(perConcept, tdSummary.tdAccuracy, concepts, `${name}: accuracy against TD`)],
         ["umap", r.llmEmbeddingSpec(umapPanels, labels, `${name}: UMAP at layer ${peak}, token before the answer`)],
         ["pairwise-td", r.llmPairwiseSpec(tdSummary.pairwise, labels, `${name}: pairwise TD at layer ${peak}`)],
-        ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${peak}, ${r.shotsLabel(params.taskVectorShots)}`)]
+        ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${params.taskVectorLayer}, ${r.shotsLabel(params.taskVectorShots)}`)],
+        ...(table1 === null
+          ? []
+          : ([["table1", r.llmTable1Spec(table1Bars(t1, concepts), concepts, t1.rows.map((x) => x.name), `${name}: LoRA on the first vs the last layers, ${r.shotsLabel(t1.shots)}`)]] as [string, r.VlSpec][]))
       ]
       const fonts = r.loadFigureFonts()
       yield* stageTry("lm-report", () => fs.mkdirSync(path.join(dir, "figures")))
@@ -139,12 +158,13 @@ export const lmReportStage = defineStage({
         "",
         `TD-accuracy fit over concepts x shots: R^2 ${f3(base.tdAccuracyR2)} (slope ${f3(base.tdAccuracyFit.slope)}, ${base.tdAccuracyFit.points} points).`,
         "",
-        `Task vectors at layer ${peak}, ${params.taskVectorShots}-shot prompts, ${params.replicates} replicates (accuracy change, mean +- sd):`,
+        `Task vectors at layer ${params.taskVectorLayer}, ${params.taskVectorShots}-shot prompts, ${params.replicates} replicates (accuracy change, mean +- sd):`,
         "",
         "| mode | sign | higher-TD half | lower-TD half |",
         "|---|---|---|---|",
         ...halves.map((h) => `| ${h.mode} | ${h.sign} | ${f3(h.highTd)} | ${f3(h.lowTd)} |`),
         "",
+        ...(table1 === null ? [] : table1Markdown(t1)),
         ...specs.map(([fig]) => `![${fig}](figures/${fig}.png)`),
         "",
         ...(params.family === "pos" || params.family === "bitwise"
@@ -164,3 +184,34 @@ export const lmReportStage = defineStage({
       return { rowCount: 1, meta: {} }
     })
 })
+
+/** Per-concept bars of Table 1: TD at the pretrained peak and accuracy, per model. */
+function table1Bars(t: Table1Summary, concepts: readonly string[]): r.LlmTable1Bar[] {
+  return t.rows.flatMap((row) =>
+    concepts.flatMap((label, c) => [
+      { variant: row.name, label, measure: `TD at layer ${t.pretrainedPeak}`, value: row.tdAtPretrainedPeak.perConcept[c] },
+      { variant: row.name, label, measure: "accuracy", value: row.accuracy.perConcept[c] }
+    ])
+  )
+}
+
+/** Table 1 as the study prints it (mean +- spread over concepts), and the check that layers before the trained range did not change. */
+function table1Markdown(t: Table1Summary): string[] {
+  const pm = (x: { mean: number; spread: number }) => `${f3(x.mean)} +- ${f3(x.spread)}`
+  return [
+    `## Table 1: LoRA on the first vs the last layers (${t.shots} shots)`,
+    "",
+    `TD is held-out TD at the pretrained model's peak layer ${t.pretrainedPeak}, and at each model's own peak; mean +- sd over concepts.`,
+    "",
+    "| model | trained layers | TD at layer " + t.pretrainedPeak + " | own peak: layer, TD | accuracy |",
+    "|---|---|---|---|---|",
+    ...t.rows.map((x) => `| ${x.name} | ${x.layers ? x.layers.join(", ") : "-"} | ${pm(x.tdAtPretrainedPeak)} | ${x.ownPeak}, ${pm(x.tdAtOwnPeak)} | ${pm(x.accuracy)} |`),
+    "",
+    ...t.unchangedBelow.map((u) =>
+      u.firstTrainedLayer === 0
+        ? `- ${u.variant} trains layer 0: no earlier layer to check.`
+        : `- ${u.variant} trains layers from ${u.firstTrainedLayer}: the residual stream at layers 0..${u.firstTrainedLayer - 1} differs from the pretrained model's by at most ${u.maxAbsDiff.toExponential(2)}, and TD there by at most ${u.tdMaxDiff.toExponential(2)} (a layer before the trained range cannot change).`
+    ),
+    ""
+  ]
+}

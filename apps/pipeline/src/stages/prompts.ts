@@ -1,15 +1,7 @@
 import { defineStage, tableFromRecords } from "@conceptscope/artifacts"
-import {
-  bitwiseFamily,
-  buildPromptSet,
-  type ConceptFamily,
-  type ConceptPrompt,
-  PosMappingSchema,
-  posFamily,
-  PromptTemplateSchema,
-  readCorpus
-} from "@conceptscope/task-generators"
+import { buildPromptSet, type ConceptPrompt, PosMappingSchema, PromptTemplateSchema } from "@conceptscope/task-generators"
 import { Effect, Schema } from "effect"
+import { conceptFamily } from "./shared/families.js"
 import { stageTry, writeTable } from "./shared/io.js"
 import { PROMPTS_SPEC } from "./shared/llm-tables.js"
 
@@ -40,16 +32,6 @@ export const PromptsMeta = Schema.Struct({
   testItems: Schema.Int
 })
 
-function familyOf(p: typeof PromptsParams.Type): { family: ConceptFamily; testItems: number } {
-  if (p.family === "bitwise") {
-    const family = bitwiseFamily({ width: p.width, testFraction: p.testFraction, splitSeed: p.seed })
-    return { family, testItems: Math.max(1, Math.round((1 << (2 * p.width)) * p.testFraction)) }
-  }
-  const sentences = readCorpus(p.corpus?.file ?? undefined)
-  const family = posFamily(sentences, { mapping: p.mapping, testFraction: p.testFraction, splitSeed: p.seed })
-  return { family, testItems: family.testSize }
-}
-
 export const promptsStage = defineStage({
   name: "prompts",
   version: "1",
@@ -58,7 +40,7 @@ export const promptsStage = defineStage({
   meta: PromptsMeta,
   run: ({ params, dir }: { params: typeof PromptsParams.Type; inputs: Record<never, never>; dir: string }) =>
     Effect.gen(function* () {
-      const { family, testItems } = yield* stageTry("prompts", () => familyOf(params))
+      const { family, testItems } = yield* stageTry("prompts", () => conceptFamily(params))
       const common = { perLabel: params.perConcept, seed: params.seed, template: params.template }
       const plain = yield* stageTry("prompts", () => buildPromptSet(family, { ...common, shots: params.shots, drawShots: Math.max(...params.shots, params.promptingShots ?? 0) }))
       const told: ConceptPrompt[] =

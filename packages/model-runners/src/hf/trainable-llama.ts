@@ -7,6 +7,7 @@ import { ModelConfigError } from "../errors.js"
 import { HookRunner } from "../hook-points.js"
 import { ConfigReader, type ForwardContext, type WeightSpec } from "./architecture.js"
 import type { BuiltTokenizer } from "./build-tokenizer.js"
+import { HfCheckpoint } from "./checkpoint.js"
 import { Llama, llamaFromConfig } from "./llama.js"
 import { LoraAdapter, type LoraSpec } from "./lora.js"
 import { embedRows, recordingGradients } from "./ops.js"
@@ -186,6 +187,23 @@ export class TrainableLlama {
 
   static fromWeights(config: Record<string, unknown>, weights: ReadonlyMap<string, Float32Array>): TrainableLlama {
     return new TrainableLlama(config, weights)
+  }
+
+  /**
+   * A Llama-architecture checkpoint directory (model_type "llama"), every weight read as float32 into
+   * memory: finetuning runs in memory, so the model must fit the backend's heap (4 GB on wasm).
+   */
+  static fromCheckpoint(dir: string): TrainableLlama {
+    const ckpt = HfCheckpoint.open(dir)
+    try {
+      const config = { ...ckpt.config } as Record<string, unknown>
+      if (config.model_type !== "llama") throw new ModelConfigError({ field: "model_type", reason: `${JSON.stringify(config.model_type)} in ${dir}: finetuning is implemented for Llama-architecture models` })
+      const weights = new Map<string, Float32Array>()
+      for (const w of weightSpecs(llamaOf(config))) weights.set(w.name, ckpt.read(w.name, w.shape))
+      return new TrainableLlama(config, weights)
+    } finally {
+      ckpt.close()
+    }
   }
 
   /**

@@ -142,3 +142,34 @@ export const llmEmbeddingSpec = (panels: readonly LlmEmbeddingPanel[], labels: r
     },
     title
   )
+
+export interface LlmTable1Bar {
+  /** pretrained, firstK, lastK, prompting */
+  readonly variant: string
+  readonly label: string
+  /** "TD at the pretrained peak" or "accuracy" */
+  readonly measure: string
+  readonly value: number
+}
+
+/** The study's Table 1 per concept: grouped bars (one group per concept, one bar per variant), TD and accuracy side by side. */
+export const llmTable1Spec = (bars: readonly LlmTable1Bar[], concepts: readonly string[], variants: readonly string[], title: string): VlSpec =>
+  topLevel(
+    {
+      data: { values: bars.filter((b) => Number.isFinite(b.value)) },
+      facet: { field: "measure", type: "nominal", title: null },
+      columns: 2,
+      spec: {
+        width: 300,
+        height: 170,
+        mark: { type: "bar" },
+        encoding: {
+          x: { field: "label", type: "nominal", title: null, sort: [...concepts] },
+          xOffset: { field: "variant", type: "nominal", sort: [...variants] },
+          y: { field: "value", type: "quantitative", title: null, scale: { domain: [0, 1] } },
+          color: { field: "variant", type: "nominal", sort: [...variants], title: "model" }
+        }
+      }
+    },
+    title
+  )

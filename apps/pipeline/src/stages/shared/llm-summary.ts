@@ -25,6 +25,16 @@ export type Finding = typeof Finding.Type
 
 const VectorEffect = Schema.Struct({ mode: Schema.String, sign: Schema.String, label: Schema.String, td: JsonSafeNumber, meanChange: JsonSafeNumber, sdChange: JsonSafeNumber })
 
+const Table1Row = Schema.Struct({
+  layers: Schema.NullOr(Schema.Array(Schema.Int)),
+  tdMean: JsonSafeNumber,
+  tdSpread: JsonSafeNumber,
+  accuracyMean: JsonSafeNumber,
+  accuracySpread: JsonSafeNumber,
+  ownPeak: Schema.Int,
+  tdOwnPeakMean: JsonSafeNumber
+})
+
 export const FamilySummary = Schema.Struct({
   peakLayer: Schema.Int,
   peakChosenOn: Schema.String,
@@ -47,6 +57,17 @@ export const FamilySummary = Schema.Struct({
     halves: Schema.Array(Schema.Struct({ mode: Schema.String, sign: Schema.String, highTd: JsonSafeNumber, lowTd: JsonSafeNumber }))
   }),
   prompting: Schema.NullOr(Schema.Struct({ shots: Schema.Int, td: JsonSafeNumber, accuracy: JsonSafeNumber, iclTd: JsonSafeNumber, iclAccuracy: JsonSafeNumber })),
+  /** The study's Table 1 (lm-table1), or null when the config has no `finetune`. */
+  table1: Schema.NullOr(
+    Schema.Struct({
+      shots: Schema.Int,
+      /** the pretrained model's peak layer, where tdMean is read */
+      layer: Schema.Int,
+      /** pretrained, firstK, lastK, prompting: TD at `layer` and accuracy, mean and spread (sd) over concepts; TD at the row's own peak */
+      rows: Schema.Record({ key: Schema.String, value: Table1Row }),
+      unchangedBelow: Schema.Array(Schema.Struct({ variant: Schema.String, firstTrainedLayer: Schema.Int, maxAbsDiff: Schema.Number, tdMaxDiff: Schema.Number }))
+    })
+  ),
   findings: Schema.Array(Finding)
 })
 export type FamilySummary = typeof FamilySummary.Type
@@ -113,6 +134,35 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
       numbers: s.prompting
         ? `${s.prompting.shots} shots: TD ${f3(s.prompting.iclTd)} -> ${f3(s.prompting.td)}, accuracy ${f3(s.prompting.iclAccuracy)} -> ${f3(s.prompting.accuracy)}`
         : `not run (promptingShots null); last shot count ${last}`
+    },
+    ...table1Findings(family, s.table1)
+  ]
+}
+
+/** Table 1's claims: first-k LoRA helps more than last-k; last-k cannot change TD before its range. */
+function table1Findings(family: string, t: Omit<FamilySummary, "findings">["table1"]): Finding[] {
+  if (t === null) return []
+  const { pretrained: pre, firstK: first, lastK: last } = t.rows
+  if (!pre || !first || !last) return []
+  const gain = (r: typeof pre, k: "tdMean" | "accuracyMean") => r[k] - pre[k]
+  const below = t.unchangedBelow.find((u) => u.variant === "lastK")
+  return [
+    {
+      id: `${family}.lora-first-beats-last`,
+      claim: "LoRA on the first k layers raises mean TD and mean accuracy more than on the last k",
+      held: gain(first, "tdMean") > gain(last, "tdMean") && gain(first, "accuracyMean") > gain(last, "accuracyMean"),
+      numbers:
+        `${t.shots} shots, TD at layer ${t.layer}: pretrained ${f3(pre.tdMean)}, first ${first.layers?.join("-")} ${f3(first.tdMean)}, last ${last.layers?.join("-")} ${f3(last.tdMean)}; ` +
+        `accuracy ${f3(pre.accuracyMean)}, ${f3(first.accuracyMean)}, ${f3(last.accuracyMean)}`
+    },
+    {
+      id: `${family}.lora-last-keeps-early-td`,
+      claim: "LoRA on the last k layers leaves the residual stream, and so TD, before its first layer unchanged (measured)",
+      held: below === undefined || below.firstTrainedLayer === 0 ? null : below.maxAbsDiff === 0 && below.tdMaxDiff === 0,
+      numbers: below
+        ? `layers 0..${below.firstTrainedLayer - 1}: max |residual change| ${below.maxAbsDiff.toExponential(2)}, max |TD change| ${below.tdMaxDiff.toExponential(2)}` +
+          (t.layer >= below.firstTrainedLayer ? `; the pretrained peak ${t.layer} is inside the trained range, so TD there can change` : "")
+        : "no last-k variant"
     }
   ]
 }

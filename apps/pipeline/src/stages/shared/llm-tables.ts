@@ -5,6 +5,8 @@ import { readRecords, stageTry } from "./io.js"
 
 /** Where the embedded LM's Hugging Face directory lies inside the lm-model artifact. */
 export const EMBEDDED_MODEL_DIR = "model"
+/** lm-finetune's adapters: `<artifact>/adapters/<variant>/` (PEFT layout). */
+export const ADAPTERS_DIR = "adapters"
 
 /**
  * The metadata of the lm-model stage: where the checkpoint is (absolute, or relative to the artifact for
@@ -112,3 +114,29 @@ export const VECTORS_SPEC = {
 } as const
 
 export const readVectors = (ref: ArtifactRef) => readRecords(ref, "vectors.parquet", VECTORS_SPEC)
+
+/** `table1.parquet` of lm-table1: one row per (variant, concept). */
+export const LM_TABLE1_SPEC = { variant: "string", label: "string", td_pretrained_peak: "float64", td_own_peak: "float64", accuracy: "float64" } as const
+
+const Stat = Schema.Struct({ mean: Schema.Number, spread: Schema.Number, perConcept: Schema.Array(Schema.Number) })
+
+/** `table1.json` of lm-table1. */
+export const Table1Summary = Schema.Struct({
+  shots: Schema.Int,
+  pretrainedPeak: Schema.Int,
+  rows: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      layers: Schema.NullOr(Schema.Array(Schema.Int)),
+      ownPeak: Schema.Int,
+      tdAtPretrainedPeak: Stat,
+      tdAtOwnPeak: Stat,
+      accuracy: Stat,
+      tdByLayer: Schema.Array(Schema.Number)
+    })
+  ),
+  unchangedBelow: Schema.Array(
+    Schema.Struct({ variant: Schema.String, firstTrainedLayer: Schema.Int, layersChecked: Schema.Array(Schema.Int), maxAbsDiff: Schema.Number, tdMaxDiff: Schema.Number })
+  )
+})
+export type Table1Summary = typeof Table1Summary.Type
