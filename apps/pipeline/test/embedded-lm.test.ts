@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { readParquetFile, recordsFromTable } from "@conceptscope/artifacts"
 import { DEFAULT_INSTRUCTIONS } from "../src/experiments/llm-config.js"
 import { answerTokens, corpusOptions, type EmbeddedParams } from "../src/stages/shared/embedded-lm.js"
 import { CLI, tinyEmbeddedLlm, tmp, writeConfig } from "./helpers.js"
@@ -109,10 +110,60 @@ describe("the lm-model stage on an embedded LM", () => {
     lm.dispose()
   })
 
+  it("publishes its pretraining checkpoints as Hugging Face directories, the last one the final model", () => {
+    const stageDir = path.join(store, "lm-model")
+    const [key] = fs.readdirSync(stageDir).filter((d) => !d.startsWith("."))
+    const meta = JSON.parse(fs.readFileSync(path.join(stageDir, key, "manifest.json"), "utf8")).meta
+    expect(meta.checkpoints.map((c: { step: number }) => c.step)).toEqual([0, 4])
+    const first = path.join(stageDir, key, meta.checkpoints[0].dir)
+    const last = path.join(stageDir, key, meta.checkpoints[1].dir)
+    expect(fs.readFileSync(path.join(last, "model.safetensors"))).toEqual(fs.readFileSync(path.join(stageDir, key, "model", "model.safetensors")))
+    expect(fs.readFileSync(path.join(first, "model.safetensors"))).not.toEqual(fs.readFileSync(path.join(last, "model.safetensors")))
+    const lm = CausalLM.load(first)
+    expect(lm.arch.dims.nLayers).toBe(2)
+    lm.dispose()
+  })
+
   it("is cached: a second sweep trains nothing", () => {
     expect(first).toMatch(/lm-model\] computed/)
     const again = sweep()
     expect(again).toMatch(/lm-model\] cache hit/)
     expect(again).not.toMatch(/pretrain\]/)
+  })
+})
+
+describe("the trajectory stage over the embedded LM's pretraining checkpoints", () => {
+  const work = tmp("cs-emb-traj-")
+  const store = path.join(work, "store")
+  const out = path.join(work, "out")
+  const base = tinyEmbeddedLlm()
+  const cfg = tinyEmbeddedLlm({ name: "emb-traj", shots: [1, 2], model: { embedded: { ...base.model.embedded, train: { ...base.model.embedded.train, checkpoints: 3 } } }, trajectory: { checkpoints: "embedded" } })
+  beforeAll(() => {
+    const r = spawnSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, cfg), "--store", store, "--out", out], { encoding: "utf8" })
+    expect(r.status, r.stderr).toBe(0)
+  }, 300_000)
+
+  it("evaluates every checkpoint; the last one's numbers are lm-run's and lm-td's for the final model", async () => {
+    const s = JSON.parse(fs.readFileSync(path.join(out, "emb-traj/summary.json"), "utf8"))
+    const t = s.llm.bitwise.trajectory
+    expect(t.steps).toHaveLength(3)
+    expect(t.steps[0]).toBe(0)
+    expect(t.steps[2]).toBe(4)
+    expect(t.shots).toBe(2) // the largest shot count
+    const artifact = (kind: string) => path.join(store, kind, fs.readdirSync(path.join(store, kind)).find((k) => !k.startsWith("."))!)
+    const read = async (f: string) => recordsFromTable(await readParquetFile(f))
+    const prompts = await read(path.join(artifact("prompts"), "prompts.parquet"))
+    const answers = await read(path.join(artifact("lm-run"), "answers.parquet"))
+    const acc = [0, 1, 2, 3, 4, 5].map((c) => {
+      const mine = prompts.filter((p) => p.shots === 2 && !p.instructed && p.label_index === c)
+      return mine.filter((p) => answers[p.row as number].correct).length / mine.length
+    })
+    expect(t.accuracyMean[2]).toBeCloseTo(acc.reduce((a, x) => a + x, 0) / 6, 10)
+    const td = await read(path.join(artifact("lm-td"), "td.parquet"))
+    const at = td.find((r) => r.condition === "icl" && r.shots === 2 && r.layer === t.layer)!
+    expect(t.tdMean[2]).toBeCloseTo(Array.from(at.per_concept_heldout as number[]).slice(0, 6).reduce((a, x) => a + x, 0) / 6, 10)
+    expect(t.coupling).toHaveProperty("pValue")
+    expect(s.llm.findings.map((f: { id: string }) => f.id)).toContain("bitwise.trajectory-rise-together")
+    expect(fs.readFileSync(path.join(out, "emb-traj/bitwise/seed-2/report.md"), "utf8")).toMatch(/## Over training checkpoints \(2 shots\)/)
   })
 })

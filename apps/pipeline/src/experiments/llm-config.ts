@@ -70,7 +70,8 @@ export const EmbeddedLmSchema = Schema.Struct({
     lr: opt(Schema.Number.pipe(Schema.positive()), 2e-3),
     warmupSteps: opt(NonNegInt, 50),
     gradClip: opt(Schema.Number.pipe(Schema.positive()), 1),
-    checkpoints: opt(PosInt, 4),
+    /** Pretraining checkpoints kept (log-spaced, step 0 and the last included), each published as an HF directory. */
+    checkpoints: opt(PosInt, 8),
     /** "answers": next-token loss only on the tokens of each demonstration's and query's answer; "all": every token. */
     lossOn: opt(Schema.Literal("answers", "all"), "answers")
   })
@@ -151,6 +152,14 @@ export const FinetuneSchema = Schema.Struct({
   maxShots: Schema.optionalWith(NonNegInt, { default: () => 6 })
 })
 
+/** TD and accuracy over a model's training checkpoints (the study's OLMo trajectory). */
+export const TrajectorySchema = Schema.Struct({
+  /** "embedded": the embedded LM's own pretraining checkpoints; or checkpoint directories with their training steps (e.g. OLMo revisions), at least 3 */
+  checkpoints: Schema.Union(Schema.Literal("embedded"), Schema.Array(Schema.Struct({ step: NonNegInt, dir: Schema.String.pipe(Schema.minLength(1)) }))),
+  /** the plain ICL shot count evaluated (one of `shots`); null: the largest */
+  shots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => null })
+})
+
 export const LlmFields = {
   experiment: Schema.Literal("llm"),
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
@@ -171,6 +180,8 @@ export const LlmFields = {
   instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
   td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
   taskVectors: Schema.optionalWith(TaskVectorsSchema, { default: () => Schema.decodeSync(TaskVectorsSchema)({}) }),
+  /** TD and accuracy over training checkpoints, with their coupling; null: not run. */
+  trajectory: Schema.optionalWith(Schema.NullOr(TrajectorySchema), { default: () => null }),
   /** Table 1 (LoRA on the first vs the last layers); null: not run. Needs promptingShots. */
   finetune: Schema.optionalWith(Schema.NullOr(FinetuneSchema), { default: () => null }),
   /**
@@ -213,6 +224,17 @@ export function llmConfigIssues(c: Fields): Issue[] {
   if (!c.shots.includes(c.taskVectors.shots)) issues.push({ path: ["taskVectors", "shots"], message: `${c.taskVectors.shots} is not among shots (${c.shots.join(", ")})` })
   if (c.promptingShots !== null && !c.shots.includes(c.promptingShots))
     issues.push({ path: ["promptingShots"], message: `${c.promptingShots} is not among shots (${c.shots.join(", ")}): the prompting condition is compared with plain ICL at the same shot count` })
+  const tr = c.trajectory
+  if (tr !== null) {
+    if (tr.checkpoints === "embedded" && !isEmbedded(c.model)) issues.push({ path: ["trajectory", "checkpoints"], message: '"embedded" needs the embedded model; list the checkpoint directories of a local model instead' })
+    if (tr.checkpoints !== "embedded") {
+      if (tr.checkpoints.length < 3) issues.push({ path: ["trajectory", "checkpoints"], message: `${tr.checkpoints.length} checkpoints: the coupling statistics need at least 3` })
+      tr.checkpoints.forEach((ck, i) => {
+        if (!fs.existsSync(path.join(path.resolve(ck.dir), "config.json"))) issues.push({ path: ["trajectory", "checkpoints", i, "dir"], message: `${path.resolve(ck.dir)} has no config.json` })
+      })
+    }
+    if (tr.shots !== null && !c.shots.includes(tr.shots)) issues.push({ path: ["trajectory", "shots"], message: `${tr.shots} is not among shots (${c.shots.join(", ")})` })
+  }
   if (c.finetune !== null && c.promptingShots === null)
     issues.push({ path: ["finetune"], message: "Table 1 compares the finetuned models with the prompting condition at promptingShots: set promptingShots" })
   if (c.finetune !== null && c.finetune.maxShots < c.finetune.minShots)

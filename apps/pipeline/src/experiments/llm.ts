@@ -38,7 +38,7 @@ const scoringParams = (config: LlmConfig) => ({ scoring: config.scoring, stopAft
 
 const lmModel = entry({
   name: "lm-model",
-  packages: ["model-runners", "finetuners", "task-generators", "artifacts"],
+  packages: ["model-runners", "finetuners", "task-generators", "artifacts", "safetensors"],
   upstream: [],
   params: ({ config }) => {
     const m = config.model
@@ -185,10 +185,39 @@ const lmTable1 = entry({
   load: () => import("../stages/lm-table1.js").then((m) => m.lmTable1Stage)
 })
 
+const lmTrajectory = entry({
+  name: "lm-trajectory",
+  packages: ["model-runners", "task-generators", "probes", "artifacts", "core"],
+  upstream: [lmModel, prompts, lmTd],
+  params: ({ config, seed }, up) => {
+    const t = config.trajectory
+    const checkpoints =
+      t === null
+        ? []
+        : t.checkpoints === "embedded"
+          ? up["lm-model"].checkpoints.map((c) => ({ step: c.step, dir: c.dir, inModel: true, files: [] }))
+          : t.checkpoints.map((c) => ({ step: c.step, dir: path.resolve(c.dir), inModel: false, files: modelFiles(path.resolve(c.dir)) }))
+    return {
+      fingerprint: up["lm-model"].fingerprint,
+      mode: config.model.mode,
+      batchSize: config.batchSize,
+      ...scoringParams(config),
+      shots: t === null ? null : (t.shots ?? Math.max(...config.shots)),
+      layer: up["lm-td"].peakLayer,
+      labels: up.prompts.labels,
+      k: config.td.k,
+      metric: config.td.metric,
+      checkpoints,
+      seed
+    }
+  },
+  load: () => import("../stages/lm-trajectory.js").then((m) => m.lmTrajectoryStage)
+})
+
 const lmReport = entry({
   name: "lm-report",
   packages: ["reporters", "artifacts"],
-  upstream: [lmModel, prompts, lmTd, taskVectors, lmTable1],
+  upstream: [lmModel, prompts, lmTd, taskVectors, lmTable1, lmTrajectory],
   params: ({ config, seed }, up) => ({
     family: familyOf(config),
     seed,
@@ -205,7 +234,7 @@ export const llm = defineExperiment<LlmConfig>({
   name: "llm",
   description: "concept tasks (POS, bitwise) as ICL prompts for a causal LM: accuracy, TD per layer and shot count (the study's Part 2)",
   configSchema: LlmConfigSchema,
-  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmFinetune, lmTable1, lmReport],
+  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmFinetune, lmTable1, lmTrajectory, lmReport],
   cells: (config) => config.families.flatMap((family) => config.seeds.map((seed) => ({ config: { ...config, families: [family] as [FamilyName] }, seed, label: family }))),
   configName: (config) => config.name,
   report: "lm-report",

@@ -7,14 +7,15 @@ import * as path from "node:path"
 import { useTensorBackend } from "../backend.js"
 import { EmbeddedParams, pretrainEmbedded } from "./shared/embedded-lm.js"
 import { stagePromise, stageTry } from "./shared/io.js"
-import { EMBEDDED_MODEL_DIR, LmModelMeta } from "./shared/llm-tables.js"
+import { CHECKPOINTS_DIR, EMBEDDED_MODEL_DIR, LmModelMeta } from "./shared/llm-tables.js"
 
 /**
  * The model of the LLM experiment, from one of two sources:
  * - a local Hugging Face checkpoint (`source: "dir"`): the stage's key holds the files' sizes and
  *   modification times (cheap to read at sweep start); the artifact records the directory;
  * - the embedded LM (`source: "embedded"`): pretrained here (shared/embedded-lm.ts, resumable in the
- *   store's work directory) and written as a Hugging Face directory inside the artifact (`model/`).
+ *   store's work directory) and written as a Hugging Face directory inside the artifact (`model/`), its
+ *   pretraining checkpoints too (`checkpoints/step-N/`, listed in the metadata with their steps).
  * Either way the metadata holds the content fingerprint (sha256 over the xxh64 of every file the runner
  * reads), so the downstream keys follow the model's content, not its path, and the dimensions.
  */
@@ -66,13 +67,13 @@ export const lmModelStage = defineStage({
       if (params.source === "dir") {
         const fingerprint = yield* stagePromise("lm-model", () => fingerprintOf(params.dir))
         const info = yield* stageTry("lm-model", () => dimsOf(params.dir))
-        return { rowCount: params.files.length, meta: { dir: params.dir, fingerprint, ...info, pretraining: null } }
+        return { rowCount: params.files.length, meta: { dir: params.dir, fingerprint, ...info, pretraining: null, checkpoints: [] } }
       }
       yield* useTensorBackend
       const out = path.join(dir, EMBEDDED_MODEL_DIR)
-      const pretraining = yield* stagePromise("lm-model", () => pretrainEmbedded(params.embedded, out, workDir))
+      const { checkpoints, ...pretraining } = yield* stagePromise("lm-model", () => pretrainEmbedded(params.embedded, out, workDir, path.join(dir, CHECKPOINTS_DIR)))
       const fingerprint = yield* stagePromise("lm-model", () => fingerprintOf(out))
       const info = yield* stageTry("lm-model", () => dimsOf(out))
-      return { rowCount: modelFiles(out).length, meta: { dir: EMBEDDED_MODEL_DIR, fingerprint, ...info, pretraining } }
+      return { rowCount: modelFiles(out).length, meta: { dir: EMBEDDED_MODEL_DIR, fingerprint, ...info, pretraining, checkpoints } }
     })
 })

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary } from "./shared/llm-tables.js"
+import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary, TrajectorySummary } from "./shared/llm-tables.js"
 import { studyComparisonMarkdown } from "./shared/study-llama.js"
 
 /**
@@ -43,7 +43,7 @@ export const lmReportStage = defineStage({
     dir
   }: {
     params: typeof LmReportParams.Type
-    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef; "lm-table1": ArtifactRef }
+    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef; "lm-table1": ArtifactRef; "lm-trajectory": ArtifactRef }
     dir: string
   }) =>
     Effect.gen(function* () {
@@ -95,6 +95,8 @@ export const lmReportStage = defineStage({
               ),
               unchangedBelow: t1.unchangedBelow.map(({ variant, firstTrainedLayer, maxAbsDiff, tdMaxDiff }) => ({ variant, firstTrainedLayer, maxAbsDiff, tdMaxDiff }))
             }
+      const traj = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(TrajectorySummary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-trajectory"].dir, "trajectory.json"), "utf8"))))
+      const trajectory = traj.steps.length === 0 ? null : traj
       const ps = params.promptingShots
       const base: Omit<FamilySummary, "findings"> = {
         peakLayer: peak,
@@ -108,7 +110,8 @@ export const lmReportStage = defineStage({
         tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
         taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
         prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) },
-        table1
+        table1,
+        trajectory
       }
       const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }
       const cell = { family: params.family, seed: params.seed, model: { dir: model.dir, fingerprint: model.fingerprint, modelType: model.modelType }, llm: { [params.family]: summary } }
@@ -131,7 +134,10 @@ export const lmReportStage = defineStage({
         ["task-vectors", r.llmVectorsSpec(effects, concepts, `${name}: task vectors at layer ${params.taskVectorLayer}, ${r.shotsLabel(params.taskVectorShots)}`)],
         ...(table1 === null
           ? []
-          : ([["table1", r.llmTable1Spec(table1Bars(t1, concepts), concepts, t1.rows.map((x) => x.name), `${name}: LoRA on the first vs the last layers, ${r.shotsLabel(t1.shots)}`)]] as [string, r.VlSpec][]))
+          : ([["table1", r.llmTable1Spec(table1Bars(t1, concepts), concepts, t1.rows.map((x) => x.name), `${name}: LoRA on the first vs the last layers, ${r.shotsLabel(t1.shots)}`)]] as [string, r.VlSpec][])),
+        ...(trajectory === null
+          ? []
+          : ([["trajectory", r.llmTrajectorySpec(trajectoryPoints(trajectory), `${name}: over training checkpoints, ${r.shotsLabel(trajectory.shots)}, TD at layer ${trajectory.layer}`)]] as [string, r.VlSpec][]))
       ]
       const fonts = r.loadFigureFonts()
       yield* stageTry("lm-report", () => fs.mkdirSync(path.join(dir, "figures")))
@@ -165,6 +171,7 @@ export const lmReportStage = defineStage({
         ...halves.map((h) => `| ${h.mode} | ${h.sign} | ${f3(h.highTd)} | ${f3(h.lowTd)} |`),
         "",
         ...(table1 === null ? [] : table1Markdown(t1)),
+        ...(trajectory === null ? [] : trajectoryMarkdown(trajectory)),
         ...specs.map(([fig]) => `![${fig}](figures/${fig}.png)`),
         "",
         ...(params.family === "pos" || params.family === "bitwise"
@@ -212,6 +219,32 @@ function table1Markdown(t: Table1Summary): string[] {
         ? `- ${u.variant} trains layer 0: no earlier layer to check.`
         : `- ${u.variant} trains layers from ${u.firstTrainedLayer}: the residual stream at layers 0..${u.firstTrainedLayer - 1} differs from the pretrained model's by at most ${u.maxAbsDiff.toExponential(2)}, and TD there by at most ${u.tdMaxDiff.toExponential(2)} (a layer before the trained range cannot change).`
     ),
+    ""
+  ]
+}
+
+function trajectoryPoints(t: TrajectorySummary): r.LlmTrajectoryPoint[] {
+  return t.steps.flatMap((step, i) => [
+    { step, measure: "TD", mean: t.tdMean[i], spread: t.tdSpread[i] },
+    { step, measure: "accuracy", mean: t.accuracyMean[i], spread: t.accuracySpread[i] }
+  ])
+}
+
+function trajectoryMarkdown(t: TrajectorySummary): string[] {
+  const c = t.coupling
+  const step = (x: number | null) => (x === null ? "never" : String(Math.round(x)))
+  return [
+    `## Over training checkpoints (${t.shots} shots)`,
+    "",
+    `Held-out TD at the final model's peak layer ${t.layer} and accuracy, mean +- sd over concepts; each checkpoint's own peak layer.`,
+    "",
+    "| step | TD | accuracy | own peak |",
+    "|---|---|---|---|",
+    ...t.steps.map((s, i) => `| ${s} | ${f3(t.tdMean[i])} +- ${f3(t.tdSpread[i])} | ${f3(t.accuracyMean[i])} +- ${f3(t.accuracySpread[i])} | ${t.ownPeak[i]} |`),
+    "",
+    c === null
+      ? "Fewer than 3 checkpoints: no coupling statistics."
+      : `Coupling of the concept means (the synthetic arm's statistics, accuracy in the place of the negated loss): accuracy rises halfway at step ${step(c.lossHalfStep)}, TD at ${step(c.tdHalfStep)} (lag ${step(c.lagSteps)}, p ${f3(c.lagPValue ?? NaN)} against circular shifts); increment correlation ${f3(c.rateCorrelation)}, p ${f3(c.pValue)} against phase-randomised surrogates.`,
     ""
   ]
 }

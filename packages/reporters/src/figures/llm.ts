@@ -173,3 +173,30 @@ export const llmTable1Spec = (bars: readonly LlmTable1Bar[], concepts: readonly 
     },
     title
   )
+
+export interface LlmTrajectoryPoint {
+  readonly step: number
+  /** "TD" or "accuracy" */
+  readonly measure: string
+  readonly mean: number
+  readonly spread: number
+}
+
+/** TD and accuracy (mean over concepts, band: +- sd) against the training step, on a symmetric-log axis (step 0 included). */
+export const llmTrajectorySpec = (points: readonly LlmTrajectoryPoint[], title: string): VlSpec => {
+  const values = points.filter((p) => Number.isFinite(p.mean)).map((p) => ({ ...p, lo: p.mean - p.spread, hi: p.mean + p.spread }))
+  const x = { field: "step", type: "quantitative", title: "training step", scale: { type: "symlog" } }
+  const color = { field: "measure", type: "nominal", title: null }
+  return topLevel(
+    {
+      data: { values },
+      width: 360,
+      height: 200,
+      layer: [
+        { mark: { type: "area", opacity: 0.2 }, encoding: { x, y: { field: "lo", type: "quantitative", title: "mean over concepts", scale: { domain: [0, 1] } }, y2: { field: "hi" }, color } },
+        { mark: { type: "line", point: true }, encoding: { x, y: { field: "mean", type: "quantitative" }, color } }
+      ]
+    },
+    title
+  )
+}

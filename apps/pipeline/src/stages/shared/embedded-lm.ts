@@ -1,5 +1,6 @@
 import { hashString, Rng } from "@conceptscope/core"
-import { learningRateAt, pretrainLm, type LmBatch } from "@conceptscope/finetuners"
+import { learningRateAt, pretrainLm, RunDir, type LmBatch } from "@conceptscope/finetuners"
+import { loadSafetensors } from "@conceptscope/safetensors"
 import { buildTokenizer, llamaConfigJson, loadTokenizer, writeHfDirectory } from "@conceptscope/model-runners"
 import { bitwiseFamily, type ConceptFamily, episode, type EpisodeOptions, posFamily, PosMappingSchema, PromptTemplateSchema, readCorpus, taggingDocuments } from "@conceptscope/task-generators"
 import { Schema } from "effect"
@@ -105,7 +106,12 @@ const corpusSeed = (p: EmbeddedParams) => hashString(`embedded-corpus:${p.splitS
  * Pretrain the embedded LM and write its Hugging Face directory to `outDir` (the run's resumable state
  * in `workDir`). Returns the training summary for the artifact's metadata.
  */
-export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDir: string): Promise<{ finalLoss: number | null; msPerStep: number; resumedFrom: number | null; vocab: number; tokensPerStep: number }> {
+export async function pretrainEmbedded(
+  p: EmbeddedParams,
+  outDir: string,
+  workDir: string,
+  checkpointDir: string
+): Promise<{ finalLoss: number | null; msPerStep: number; resumedFrom: number | null; vocab: number; tokensPerStep: number; checkpoints: { step: number; dir: string }[] }> {
   const opts = corpusOptions(p)
   const seed = corpusSeed(p)
   const tokenizer = buildTokenizer(
@@ -157,11 +163,20 @@ export async function pretrainEmbedded(p: EmbeddedParams, outDir: string, workDi
   const steps = result.losses.length
   await writeHfDirectory(outDir, config, result.model.weights(), tokenizer, { step: String(train.steps) })
   result.model.dispose()
+  // every pretraining checkpoint as a Hugging Face directory too (the trajectory stage reads them)
+  const checkpoints: { step: number; dir: string }[] = []
+  for (const c of new RunDir(path.join(workDir, "run")).checkpoints()) {
+    const { tensors } = await loadSafetensors(c.file)
+    const dir = path.join(checkpointDir, `step-${c.step}`)
+    await writeHfDirectory(dir, config, new Map([...tensors].map(([n, t]) => [n, t.data])), tokenizer, { step: String(c.step) })
+    checkpoints.push({ step: c.step, dir: path.relative(path.dirname(checkpointDir), dir) })
+  }
   return {
     finalLoss: steps ? result.losses[steps - 1] : null,
     msPerStep: result.msPerStep,
     resumedFrom: result.resumedFrom,
     vocab: tokenizer.vocab.size,
-    tokensPerStep: train.batchSize * train.maxTokens
+    tokensPerStep: train.batchSize * train.maxTokens,
+    checkpoints
   }
 }

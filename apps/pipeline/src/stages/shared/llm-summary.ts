@@ -1,5 +1,6 @@
 import { JsonSafeNumber } from "@conceptscope/core"
 import { Schema } from "effect"
+import { TrajectorySummary } from "./llm-tables.js"
 
 /**
  * The LLM half's `summary.json` for one family (`llm.<family>`), and the findings the issue asks to be
@@ -68,6 +69,8 @@ export const FamilySummary = Schema.Struct({
       unchangedBelow: Schema.Array(Schema.Struct({ variant: Schema.String, firstTrainedLayer: Schema.Int, maxAbsDiff: Schema.Number, tdMaxDiff: Schema.Number }))
     })
   ),
+  /** TD and accuracy over training checkpoints (lm-trajectory), or null when not run. */
+  trajectory: Schema.NullOr(TrajectorySummary),
   findings: Schema.Array(Finding)
 })
 export type FamilySummary = typeof FamilySummary.Type
@@ -135,7 +138,27 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
         ? `${s.prompting.shots} shots: TD ${f3(s.prompting.iclTd)} -> ${f3(s.prompting.td)}, accuracy ${f3(s.prompting.iclAccuracy)} -> ${f3(s.prompting.accuracy)}`
         : `not run (promptingShots null); last shot count ${last}`
     },
-    ...table1Findings(family, s.table1)
+    ...table1Findings(family, s.table1),
+    ...trajectoryFindings(family, s.trajectory)
+  ]
+}
+
+/** Over training checkpoints, TD and accuracy rise together: both rise (by more than 0.05) and their increments are coupled (p <= 0.05). */
+function trajectoryFindings(family: string, t: TrajectorySummary | null): Finding[] {
+  if (t === null || t.steps.length < 3 || t.coupling === null) return []
+  const n = t.steps.length
+  const c = t.coupling
+  const rise = (xs: readonly number[]) => xs[n - 1] - xs[0]
+  const step = (x: number | null) => (x === null ? "never" : Math.round(x).toString())
+  return [
+    {
+      id: `${family}.trajectory-rise-together`,
+      claim: "over training checkpoints TD and accuracy rise together",
+      held: rise(t.tdMean) > 0.05 && rise(t.accuracyMean) > 0.05 && c.pValue <= 0.05,
+      numbers:
+        `${n} checkpoints (steps ${t.steps[0]}..${t.steps[n - 1]}), ${t.shots} shots, layer ${t.layer}: TD ${f3(t.tdMean[0])} -> ${f3(t.tdMean[n - 1])}, accuracy ${f3(t.accuracyMean[0])} -> ${f3(t.accuracyMean[n - 1])}; ` +
+        `halfway: accuracy step ${step(c.lossHalfStep)}, TD step ${step(c.tdHalfStep)}; increment correlation ${f3(c.rateCorrelation)}, p ${f3(c.pValue)}`
+    }
   ]
 }
 

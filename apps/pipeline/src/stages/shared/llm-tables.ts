@@ -1,10 +1,13 @@
 import type { ArtifactRef } from "@conceptscope/artifacts"
+import { JsonSafeNumber } from "@conceptscope/core"
 import { Schema } from "effect"
 import * as path from "node:path"
 import { readRecords, stageTry } from "./io.js"
 
 /** Where the embedded LM's Hugging Face directory lies inside the lm-model artifact. */
 export const EMBEDDED_MODEL_DIR = "model"
+/** the embedded LM's pretraining checkpoints: `<lm-model artifact>/checkpoints/step-N/` (HF directories) */
+export const CHECKPOINTS_DIR = "checkpoints"
 /** lm-finetune's adapters: `<artifact>/adapters/<variant>/` (PEFT layout). */
 export const ADAPTERS_DIR = "adapters"
 
@@ -20,7 +23,9 @@ export const LmModelMeta = Schema.Struct({
   dModel: Schema.Int,
   pretraining: Schema.NullOr(
     Schema.Struct({ finalLoss: Schema.NullOr(Schema.Number), msPerStep: Schema.Number, resumedFrom: Schema.NullOr(Schema.Int), vocab: Schema.Int, tokensPerStep: Schema.Number })
-  )
+  ),
+  /** the embedded LM's pretraining checkpoints (dir relative to the artifact); none for a local checkpoint */
+  checkpoints: Schema.Array(Schema.Struct({ step: Schema.Int, dir: Schema.String }))
 })
 
 /** The lm-model metadata an LLM stage's input carries, with `dir` resolved to an absolute path. */
@@ -140,3 +145,32 @@ export const Table1Summary = Schema.Struct({
   )
 })
 export type Table1Summary = typeof Table1Summary.Type
+
+/** `trajectory.parquet` of lm-trajectory: one row per (checkpoint step, concept). */
+export const LM_TRAJECTORY_SPEC = { step: "int32", label: "string", td: "float64", accuracy: "float64", own_peak: "int32" } as const
+
+/** conceptCoupling (probes) of accuracy (in the place of the negated loss) and TD over checkpoints. */
+const Coupling = Schema.Struct({
+  /** the step where accuracy rises halfway */
+  lossHalfStep: Schema.NullOr(JsonSafeNumber),
+  tdHalfStep: Schema.NullOr(JsonSafeNumber),
+  lagSteps: Schema.NullOr(JsonSafeNumber),
+  rateCorrelation: JsonSafeNumber,
+  pValue: JsonSafeNumber,
+  lagPValue: Schema.NullOr(JsonSafeNumber)
+})
+
+/** `trajectory.json` of lm-trajectory (empty lists when the config has no trajectory). */
+export const TrajectorySummary = Schema.Struct({
+  shots: Schema.Int,
+  layer: Schema.Int,
+  steps: Schema.Array(Schema.Int),
+  tdMean: Schema.Array(JsonSafeNumber),
+  tdSpread: Schema.Array(JsonSafeNumber),
+  accuracyMean: Schema.Array(JsonSafeNumber),
+  accuracySpread: Schema.Array(JsonSafeNumber),
+  ownPeak: Schema.Array(Schema.Int),
+  coupling: Schema.NullOr(Coupling),
+  perConcept: Schema.Array(Schema.Struct({ label: Schema.String, coupling: Schema.NullOr(Coupling) }))
+})
+export type TrajectorySummary = typeof TrajectorySummary.Type
