@@ -246,7 +246,7 @@ describe("Table 1 (LoRA on the first vs the last layers) on a tiny Llama checkpo
   const out = path.join(work, "out")
   const finetune = { k: 1, r: 2, alpha: 4, steps: 6, batchSize: 3, warmupSteps: 1, minShots: 1, maxShots: 2 }
   beforeAll(() => {
-    const cfg = { experiment: "llm", name: "llm-t1", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, taskVectors: { shots: 1, replicates: 1 }, td: { k: K }, batchSize: 5, finetune }
+    const cfg = { experiment: "llm", name: "llm-t1", description: "test", seeds: [1], model: { dir: MODEL }, families: ["bitwise"], shots: [1, 2], perConcept: 8, promptingShots: 2, taskVectors: { shots: 1, replicates: 1 }, td: { k: K }, batchSize: 5, finetune, heads: {} }
     execFileSync(process.execPath, [CLI, "sweep", "--config", writeConfig(work, cfg), "--store", store, "--out", out], { stdio: "pipe" })
   }, 300_000)
   const artifact = (kind: string) => path.join(store, kind, fs.readdirSync(path.join(store, kind)).find((k) => !k.startsWith("."))!)
@@ -300,5 +300,46 @@ describe("Table 1 (LoRA on the first vs the last layers) on a tiny Llama checkpo
     const md = fs.readFileSync(path.join(out, "llm-t1/bitwise/seed-1/report.md"), "utf8")
     expect(md).toMatch(/## Table 1: LoRA on the first vs the last layers \(2 shots\)/)
     expect(md).toContain("figures/table1.png")
+  })
+
+  it("ablates each head as a forward pass of each prompt alone with that head zeroed or set to its mean says", async () => {
+    const prompts = (await rows(path.join(artifact("prompts"), "prompts.parquet"))).filter((p) => p.shots === 1 && !p.instructed && p.label !== "Null")
+    const heads = await rows(path.join(artifact("lm-heads"), "heads.parquet"))
+    const model = CausalLM.load(MODEL)
+    const tok = loadTokenizer(MODEL)
+    const tokd = prompts.map((p) => tokenizePrompt(tok, p as never))
+    // the mean of head 1's output in layer 1 over every prompt token, by hand
+    const hook = "blocks.1.attn.hook_z"
+    let sum: number[] | null = null
+    let n = 0
+    for (const t of tokd) {
+      const z = model.forward({ ids: [t.promptIds] }, { capture: { hooks: [hook], positions: "all" } }).captured[hook] // [1, P, H, dh]
+      const a = z.arraySync() as number[][][][]
+      for (const row of a[0]) {
+        sum = sum ? sum.map((v, j) => v + row[1][j]) : [...row[1]]
+        n++
+      }
+      z.dispose()
+    }
+    const meanZ = sum!.map((v) => v / n)
+    for (const [ablation, iv] of [
+      ["zero", { hook: "blocks.1.hook_attn_out", positions: "all" as const, op: "zero" as const, head: 1 }],
+      ["mean", { hook: "blocks.1.hook_attn_out", positions: "all" as const, op: "replace" as const, vector: meanZ, head: 1 }]
+    ] as const) {
+      for (const label of ["AND", "XOR"]) {
+        const mine = prompts.map((p, i) => [p, i] as const).filter(([p]) => p.label === label)
+        const losses = mine.map(([, i]) => {
+          const s = scoreBatch(model, [tokd[i]], { interventions: [iv] })
+          return -s.logProb[0]
+        })
+        const row = heads.find((h) => h.layer === 1 && h.head === 1 && h.ablation === ablation && h.label === label)!
+        expect(row.loss as number, `${ablation} ${label}`).toBeCloseTo(losses.reduce((a, x) => a + x, 0) / losses.length, 4)
+      }
+    }
+    model.dispose()
+    const s = JSON.parse(fs.readFileSync(path.join(out, "llm-t1/summary.json"), "utf8"))
+    expect(s.heads.llm.bitwise.modes.map((m: { ablation: string }) => m.ablation)).toEqual(["zero", "mean"])
+    expect(s.llm.findings.map((x: { id: string }) => x.id)).toContain("bitwise.heads-concept-specific")
+    expect(fs.existsSync(path.join(out, "llm-t1/bitwise/seed-1/figures/heads-zero.png"))).toBe(true)
   })
 })

@@ -10,6 +10,8 @@ import { Schema } from "effect"
  *   blocks.{l}.hook_attn_out       [batch, pos, d_model]  attention output added to the stream
  *   blocks.{l}.hook_mlp_out        [batch, pos, d_model]  MLP output added to the stream
  *   blocks.{l}.attn.hook_pattern   [batch, head, q_pos, k_pos]  attention probabilities
+ *   blocks.{l}.attn.hook_z         [batch, pos, head, d_head]   each head's output before W_O (capture only;
+ *                                                               intervene per head at hook_attn_out with `head`)
  *   ln_final                       [batch, pos, d_model]  after the final norm
  */
 export type HookName =
@@ -21,9 +23,10 @@ export type HookName =
   | `blocks.${number}.hook_attn_out`
   | `blocks.${number}.hook_mlp_out`
   | `blocks.${number}.attn.hook_pattern`
+  | `blocks.${number}.attn.hook_z`
 
 const HOOK_RE =
-  /^(hook_embed|ln_final|blocks\.(\d+)\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out|attn\.hook_pattern))$/
+  /^(hook_embed|ln_final|blocks\.(\d+)\.(hook_resid_pre|hook_resid_mid|hook_resid_post|hook_attn_out|hook_mlp_out|attn\.hook_pattern|attn\.hook_z))$/
 
 export interface ParsedHook {
   readonly name: HookName

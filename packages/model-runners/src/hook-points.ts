@@ -7,7 +7,8 @@ import { ForwardError } from "./errors.js"
  *
  * Inside the model the residual stream is kept 2D and position-major: [pos*batch, d_model], row t*B + b
  * (see regression-transformer.ts for why). Captures are reported in the documented layouts:
- * stream hooks [batch, pos, d_model], `attn.hook_pattern` [batch, head, q_pos, k_pos].
+ * stream hooks [batch, pos, d_model], `attn.hook_pattern` [batch, head, q_pos, k_pos], `attn.hook_z`
+ * [batch, pos, head, d_head] (capture only).
  *
  * Interventions (data, see @conceptscope/core) are applied in the order given, with a 0/1 mask tensor
  * built from the (batch, position) pairs they select, so no per-element JS work touches activations:
@@ -84,6 +85,7 @@ export class HookRunner {
     ;(opts.interventions ?? []).forEach((iv, i) => {
       const field = `interventions[${i}]`
       const parsed = check(iv.hook, field)
+      if (parsed.point === "attn.hook_z") throw new ForwardError({ field, reason: `${iv.hook} is capture only: intervene on a head at hook_attn_out with "head"` })
       const isPattern = parsed.point === "attn.hook_pattern"
       if (iv.head !== undefined) {
         if (!(isPattern || parsed.point === "hook_attn_out")) {
@@ -141,16 +143,25 @@ export class HookRunner {
     return out
   }
 
-  /** Per-head interventions at hook_attn_out, on z [pos, batch*head, d_head] before W_O. */
+  /**
+   * Per-head interventions at hook_attn_out, on z [pos, batch*head, d_head] before W_O; then the capture of
+   * `attn.hook_z` of the same layer (what W_O reads) when requested.
+   */
   heads(name: string, z: tf.Tensor): tf.Tensor {
     const list = this.byHook.get(`${name}#heads`)
-    if (!list) return z
+    const zName = name.replace("hook_attn_out", "attn.hook_z")
+    if (!list && !this.captureSet.has(zName)) return z
     const { batch: B, pos: T, nHeads: H, dModel: d } = this.dims
     const dh = this.dims.headDim ?? d / H
     let out = z
-    for (const iv of list) {
+    for (const iv of list ?? []) {
       const m = tf.tensor3d(this.rowMask(iv, H, iv.head ?? null), [T, B * H, 1]) // [T, B*H, 1]
       out = applyOp(out, m, iv, [1, 1, dh])
+    }
+    if (this.captureSet.has(zName)) {
+      const z4 = tf.reshape(out, [T, B, H, dh]) // [T, B, H, dh]
+      const sel = this.capturePositions ? tf.gather(z4, this.capturePositions, 0) : z4 // [P, B, H, dh]
+      this.captured[zName] = tf.transpose(sel, [1, 0, 2, 3]) // [B, P, H, dh]
     }
     return out
   }

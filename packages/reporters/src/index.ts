@@ -22,7 +22,7 @@ export { errorVsKSpec } from "./figures/error-vs-k.js"
 export { pairwiseTdSpec } from "./figures/pairwise-td.js"
 export { linearProbeSpec } from "./figures/linear-probe.js"
 export { type DiversityPoint, diversitySpec } from "./figures/diversity.js"
-export { shotsLabel, llmEmbeddingSpec, llmPairwiseSpec, llmTdAccuracySpec, llmTable1Spec, llmTdByLayerSpec, llmTrajectorySpec, llmVectorsSpec, type LlmConceptPoint, type LlmEmbeddingPanel, type LlmTable1Bar, type LlmTrajectoryPoint, type LlmVectorEffect } from "./figures/llm.js"
+export { shotsLabel, llmEmbeddingSpec, llmPairwiseSpec, llmTdAccuracySpec, headImportanceSpec, llmTable1Spec, llmTdByLayerSpec, llmTrajectorySpec, llmVectorsSpec, type HeadImportancePanel, type LlmConceptPoint, type LlmEmbeddingPanel, type LlmTable1Bar, type LlmTrajectoryPoint, type LlmVectorEffect } from "./figures/llm.js"
 export {
   DEFAULT_FONT_FILES,
   type FigureFonts,

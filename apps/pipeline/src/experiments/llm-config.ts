@@ -160,6 +160,14 @@ export const TrajectorySchema = Schema.Struct({
   shots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => null })
 })
 
+/** Head importance: each attention head ablated alone (the study's head pruning). */
+export const HeadsSchema = Schema.Struct({
+  /** the plain ICL shot count evaluated (one of `shots`); null: taskVectors.shots */
+  shots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => null }),
+  /** "zero": the head's output set to 0; "mean": to its mean over the prompt tokens */
+  ablations: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("zero", "mean")), { default: () => ["zero", "mean"] as ["zero", "mean"] })
+})
+
 export const LlmFields = {
   experiment: Schema.Literal("llm"),
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
@@ -180,6 +188,8 @@ export const LlmFields = {
   instructions: Schema.optionalWith(Schema.Struct({ pos: Instructions, bitwise: Instructions }), { default: () => DEFAULT_INSTRUCTIONS }),
   td: Schema.optionalWith(LlmTdSchema, { default: () => Schema.decodeSync(LlmTdSchema)({}) }),
   taskVectors: Schema.optionalWith(TaskVectorsSchema, { default: () => Schema.decodeSync(TaskVectorsSchema)({}) }),
+  /** Head importance per concept; null: not run. */
+  heads: Schema.optionalWith(Schema.NullOr(HeadsSchema), { default: () => null }),
   /** TD and accuracy over training checkpoints, with their coupling; null: not run. */
   trajectory: Schema.optionalWith(Schema.NullOr(TrajectorySchema), { default: () => null }),
   /** Table 1 (LoRA on the first vs the last layers); null: not run. Needs promptingShots. */
@@ -235,6 +245,8 @@ export function llmConfigIssues(c: Fields): Issue[] {
     }
     if (tr.shots !== null && !c.shots.includes(tr.shots)) issues.push({ path: ["trajectory", "shots"], message: `${tr.shots} is not among shots (${c.shots.join(", ")})` })
   }
+  if (c.heads !== null && c.heads.shots !== null && !c.shots.includes(c.heads.shots))
+    issues.push({ path: ["heads", "shots"], message: `${c.heads.shots} is not among shots (${c.shots.join(", ")})` })
   if (c.finetune !== null && c.promptingShots === null)
     issues.push({ path: ["finetune"], message: "Table 1 compares the finetuned models with the prompting condition at promptingShots: set promptingShots" })
   if (c.finetune !== null && c.finetune.maxShots < c.finetune.minShots)

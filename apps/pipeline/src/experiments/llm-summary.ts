@@ -29,7 +29,9 @@ export const summarizeLlm = (_config: LlmConfig, reports: Reports, dir: string) 
         const llm: Record<string, unknown> = {}
         for (const c of mine) Object.assign(llm, c.llm)
         const findings = mine.flatMap((c) => Object.values(c.llm).flatMap((f) => f.findings))
-        return { seed, model: mine[0]?.model, llm: { ...llm, findings } }
+        // head importance per family under heads.llm (the synthetic experiment's under heads.synthetic)
+        const heads = Object.fromEntries(mine.flatMap((c) => Object.entries(c.llm).flatMap(([family, f]) => (f.heads ? [[family, f.heads]] : []))))
+        return { seed, model: mine[0]?.model, llm: { ...llm, findings }, ...(Object.keys(heads).length > 0 ? { heads: { llm: heads } } : {}) }
       })
       const out = seeds.length === 1 ? bySeed[0] : { seeds: bySeed }
       writeAtomic(path.join(dir, "summary.json"), jsonWithNonFinite(out))

@@ -214,10 +214,25 @@ const lmTrajectory = entry({
   load: () => import("../stages/lm-trajectory.js").then((m) => m.lmTrajectoryStage)
 })
 
+const lmHeads = entry({
+  name: "lm-heads",
+  packages: ["model-runners", "task-generators", "artifacts", "core"],
+  upstream: [lmModel, prompts],
+  params: ({ config }, up) => ({
+    fingerprint: up["lm-model"].fingerprint,
+    mode: config.model.mode,
+    batchSize: config.batchSize,
+    shots: config.heads === null ? null : (config.heads.shots ?? config.taskVectors.shots),
+    ablations: config.heads?.ablations ?? [],
+    labels: up.prompts.labels
+  }),
+  load: () => import("../stages/lm-heads.js").then((m) => m.lmHeadsStage)
+})
+
 const lmReport = entry({
   name: "lm-report",
   packages: ["reporters", "artifacts"],
-  upstream: [lmModel, prompts, lmTd, taskVectors, lmTable1, lmTrajectory],
+  upstream: [lmModel, prompts, lmTd, taskVectors, lmTable1, lmTrajectory, lmHeads],
   params: ({ config, seed }, up) => ({
     family: familyOf(config),
     seed,
@@ -234,7 +249,7 @@ export const llm = defineExperiment<LlmConfig>({
   name: "llm",
   description: "concept tasks (POS, bitwise) as ICL prompts for a causal LM: accuracy, TD per layer and shot count (the study's Part 2)",
   configSchema: LlmConfigSchema,
-  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmFinetune, lmTable1, lmTrajectory, lmReport],
+  entries: [lmModel, prompts, lmRun, lmTd, taskVectors, lmFinetune, lmTable1, lmTrajectory, lmHeads, lmReport],
   cells: (config) => config.families.flatMap((family) => config.seeds.map((seed) => ({ config: { ...config, families: [family] as [FamilyName] }, seed, label: family }))),
   configName: (config) => config.name,
   report: "lm-report",

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary, TrajectorySummary } from "./shared/llm-tables.js"
+import { HeadsSummary, readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary, TrajectorySummary } from "./shared/llm-tables.js"
 import { studyComparisonMarkdown } from "./shared/study-llama.js"
 
 /**
@@ -43,7 +43,7 @@ export const lmReportStage = defineStage({
     dir
   }: {
     params: typeof LmReportParams.Type
-    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef; "lm-table1": ArtifactRef; "lm-trajectory": ArtifactRef }
+    inputs: { "lm-model": ArtifactRef; prompts: ArtifactRef; "lm-td": ArtifactRef; "task-vectors": ArtifactRef; "lm-table1": ArtifactRef; "lm-trajectory": ArtifactRef; "lm-heads": ArtifactRef }
     dir: string
   }) =>
     Effect.gen(function* () {
@@ -97,6 +97,8 @@ export const lmReportStage = defineStage({
             }
       const traj = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(TrajectorySummary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-trajectory"].dir, "trajectory.json"), "utf8"))))
       const trajectory = traj.steps.length === 0 ? null : traj
+      const hs = yield* stageTry("lm-report", () => Schema.decodeUnknownSync(HeadsSummary)(JSON.parse(fs.readFileSync(path.join(inputs["lm-heads"].dir, "heads.json"), "utf8"))))
+      const heads = hs.modes.length === 0 ? null : hs
       const ps = params.promptingShots
       const base: Omit<FamilySummary, "findings"> = {
         peakLayer: peak,
@@ -111,7 +113,8 @@ export const lmReportStage = defineStage({
         taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
         prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) },
         table1,
-        trajectory
+        trajectory,
+        heads
       }
       const summary = { ...base, findings: familyFindings(params.family, base, params.minR2) }
       const cell = { family: params.family, seed: params.seed, model: { dir: model.dir, fingerprint: model.fingerprint, modelType: model.modelType }, llm: { [params.family]: summary } }
@@ -137,7 +140,13 @@ export const lmReportStage = defineStage({
           : ([["table1", r.llmTable1Spec(table1Bars(t1, concepts), concepts, t1.rows.map((x) => x.name), `${name}: LoRA on the first vs the last layers, ${r.shotsLabel(t1.shots)}`)]] as [string, r.VlSpec][])),
         ...(trajectory === null
           ? []
-          : ([["trajectory", r.llmTrajectorySpec(trajectoryPoints(trajectory), `${name}: over training checkpoints, ${r.shotsLabel(trajectory.shots)}, TD at layer ${trajectory.layer}`)]] as [string, r.VlSpec][]))
+          : ([["trajectory", r.llmTrajectorySpec(trajectoryPoints(trajectory), `${name}: over training checkpoints, ${r.shotsLabel(trajectory.shots)}, TD at layer ${trajectory.layer}`)]] as [string, r.VlSpec][])),
+        ...(heads === null
+          ? []
+          : heads.modes.map(
+              (m) =>
+                [`heads-${m.ablation}`, r.headImportanceSpec(m.perConcept.map((p) => ({ title: p.label, change: p.lossChange })), `${name}: answer loss change when one head is ${m.ablation}-ablated, ${r.shotsLabel(heads.shots)}`)] as [string, r.VlSpec]
+            ))
       ]
       const fonts = r.loadFigureFonts()
       yield* stageTry("lm-report", () => fs.mkdirSync(path.join(dir, "figures")))
@@ -172,6 +181,7 @@ export const lmReportStage = defineStage({
         "",
         ...(table1 === null ? [] : table1Markdown(t1)),
         ...(trajectory === null ? [] : trajectoryMarkdown(trajectory)),
+        ...(heads === null ? [] : headsMarkdown(heads)),
         ...specs.map(([fig]) => `![${fig}](figures/${fig}.png)`),
         "",
         ...(params.family === "pos" || params.family === "bitwise"
@@ -245,6 +255,19 @@ function trajectoryMarkdown(t: TrajectorySummary): string[] {
     c === null
       ? "Fewer than 3 checkpoints: no coupling statistics."
       : `Coupling of the concept means (the synthetic arm's statistics, accuracy in the place of the negated loss): accuracy rises halfway at step ${step(c.lossHalfStep)}, TD at ${step(c.tdHalfStep)} (lag ${step(c.lagSteps)}, p ${f3(c.lagPValue ?? NaN)} against circular shifts); increment correlation ${f3(c.rateCorrelation)}, p ${f3(c.pValue)} against phase-randomised surrogates.`,
+    ""
+  ]
+}
+
+function headsMarkdown(h: HeadsSummary): string[] {
+  return [
+    `## Head importance (${h.shots} shots)`,
+    "",
+    "Each head of each layer ablated alone at every position; the change of the answer's loss (-log p) per concept. The head whose ablation hurts each concept most:",
+    "",
+    `| concept | ${h.modes.map((m) => `${m.ablation}: head, loss change`).join(" | ")} |`,
+    `|---|${h.modes.map(() => "---").join("|")}|`,
+    ...h.concepts.map((c) => `| ${c} | ${h.modes.map((m) => { const t = m.topHead.find((x) => x.label === c)!; return `L${t.layer}H${t.head}, ${f3(t.lossChange)}` }).join(" | ")} |`),
     ""
   ]
 }

@@ -200,3 +200,33 @@ export const llmTrajectorySpec = (points: readonly LlmTrajectoryPoint[], title: 
     title
   )
 }
+
+export interface HeadImportancePanel {
+  /** e.g. the concept */
+  readonly title: string
+  /** [layer][head] change of the loss when that head alone is ablated */
+  readonly change: readonly (readonly number[])[]
+}
+
+/** One heatmap per concept: rows layers, columns heads, colour the loss change on ablating that head (shared scale). */
+export const headImportanceSpec = (panels: readonly HeadImportancePanel[], title: string): VlSpec => {
+  const all = panels.flatMap((p) => p.change.flat()).filter(Number.isFinite)
+  const hi = Math.max(1e-9, ...all.map(Math.abs))
+  return topLevel(
+    {
+      hconcat: panels.map((p) => ({
+        width: { step: 18 },
+        height: { step: 18 },
+        title: p.title,
+        data: { values: p.change.flatMap((row, l) => row.map((v, h) => ({ layer: l, head: h, v }))).filter((c) => Number.isFinite(c.v)) },
+        mark: { type: "rect" },
+        encoding: {
+          x: { field: "head", type: "ordinal", title: "head" },
+          y: { field: "layer", type: "ordinal", title: "layer" },
+          color: { field: "v", type: "quantitative", title: "loss change", scale: { scheme: "redblue", reverse: true, domain: [-hi, hi] } }
+        }
+      }))
+    },
+    title
+  )
+}

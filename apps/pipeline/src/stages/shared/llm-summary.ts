@@ -1,6 +1,6 @@
 import { JsonSafeNumber } from "@conceptscope/core"
 import { Schema } from "effect"
-import { TrajectorySummary } from "./llm-tables.js"
+import { HeadsSummary, TrajectorySummary } from "./llm-tables.js"
 
 /**
  * The LLM half's `summary.json` for one family (`llm.<family>`), and the findings the issue asks to be
@@ -69,6 +69,8 @@ export const FamilySummary = Schema.Struct({
       unchangedBelow: Schema.Array(Schema.Struct({ variant: Schema.String, firstTrainedLayer: Schema.Int, maxAbsDiff: Schema.Number, tdMaxDiff: Schema.Number }))
     })
   ),
+  /** Head importance (lm-heads), or null when not run. */
+  heads: Schema.NullOr(HeadsSummary),
   /** TD and accuracy over training checkpoints (lm-trajectory), or null when not run. */
   trajectory: Schema.NullOr(TrajectorySummary),
   findings: Schema.Array(Finding)
@@ -139,7 +141,33 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
         : `not run (promptingShots null); last shot count ${last}`
     },
     ...table1Findings(family, s.table1),
-    ...trajectoryFindings(family, s.trajectory)
+    ...trajectoryFindings(family, s.trajectory),
+    ...headFindings(family, s.heads)
+  ]
+}
+
+/**
+ * Concept-specific heads (the study's head pruning): with the first ablation mode, a concept's most
+ * important head raises that concept's loss at least twice as much as it raises the other concepts' on
+ * average, for at least half of the concepts.
+ */
+function headFindings(family: string, hs: HeadsSummary | null): Finding[] {
+  const m = hs?.modes[0]
+  if (!hs || !m) return []
+  const specific = m.topHead.map((t) => {
+    const others = m.perConcept.filter((p) => p.label !== t.label).map((p) => p.lossChange[t.layer][t.head])
+    const rest = others.reduce((a, x) => a + x, 0) / Math.max(1, others.length)
+    return { ...t, rest, specific: t.lossChange > 0 && t.lossChange >= 2 * Math.max(0, rest) }
+  })
+  return [
+    {
+      id: `${family}.heads-concept-specific`,
+      claim: "ablating single heads finds concept-specific heads (a concept's top head hurts it at least twice as much as the other concepts, for half of the concepts or more)",
+      held: specific.filter((x) => x.specific).length * 2 >= specific.length,
+      numbers:
+        `${m.ablation} ablation, ${hs.shots} shots: ` +
+        specific.map((x) => `${x.label} L${x.layer}H${x.head} ${f3(x.lossChange)} (others ${f3(x.rest)})`).join(", ")
+    }
   ]
 }
 

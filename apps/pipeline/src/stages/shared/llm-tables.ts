@@ -174,3 +174,35 @@ export const TrajectorySummary = Schema.Struct({
   perConcept: Schema.Array(Schema.Struct({ label: Schema.String, coupling: Schema.NullOr(Coupling) }))
 })
 export type TrajectorySummary = typeof TrajectorySummary.Type
+
+/** `heads.parquet` of lm-heads: one row per (layer, head, ablation, concept). */
+export const LM_HEADS_SPEC = {
+  layer: "int32",
+  head: "int32",
+  ablation: "string",
+  label: "string",
+  accuracy_base: "float64",
+  accuracy: "float64",
+  loss_base: "float64",
+  loss: "float64"
+} as const
+
+/** `heads.json` of lm-heads (no modes when the config has no `heads`). */
+export const HeadsSummary = Schema.Struct({
+  shots: Schema.Int,
+  nLayers: Schema.Int,
+  nHeads: Schema.Int,
+  concepts: Schema.Array(Schema.String),
+  modes: Schema.Array(
+    Schema.Struct({
+      ablation: Schema.String,
+      /** [layer][head]: mean over concepts of the change of the answer loss (-log p) */
+      lossChange: Schema.Array(Schema.Array(JsonSafeNumber)),
+      accuracyChange: Schema.Array(Schema.Array(JsonSafeNumber)),
+      /** per concept: its [layer][head] loss change, and the head whose ablation raises its loss most */
+      perConcept: Schema.Array(Schema.Struct({ label: Schema.String, lossChange: Schema.Array(Schema.Array(JsonSafeNumber)) })),
+      topHead: Schema.Array(Schema.Struct({ label: Schema.String, layer: Schema.Int, head: Schema.Int, lossChange: JsonSafeNumber }))
+    })
+  )
+})
+export type HeadsSummary = typeof HeadsSummary.Type

@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs"
 export interface ScoredBatch {
   readonly correct: boolean[]
   readonly logProb: number[]
-  /** hook -> [B, 1, d_model] at position P - 1 (the caller disposes). */
+  /** hook -> [B, 1, ...] at position P - 1, or [B, T, ...] with captureAll (the caller disposes). */
   readonly captured: Record<string, tf.Tensor>
   readonly promptTokens: number
   readonly tokens: number
@@ -22,7 +22,7 @@ export interface ScoredBatch {
 export function scoreBatch(
   model: CausalLM,
   prompts: readonly TokenizedPrompt[],
-  opts: { readonly capture?: readonly string[]; readonly interventions?: readonly Intervention[] } = {}
+  opts: { readonly capture?: readonly string[]; readonly interventions?: readonly Intervention[]; /** capture every position (prompt, answer, padding), not only P - 1 */ readonly captureAll?: boolean } = {}
 ): ScoredBatch {
   const P = prompts[0].promptIds.length
   if (prompts.some((t) => t.promptIds.length !== P)) throw new Error("scoreBatch: every prompt of a batch must have the same token length")
@@ -34,7 +34,7 @@ export function scoreBatch(
   const readAt = Array.from({ length: A }, (_, j) => P - 1 + j) // the logits that predict answer token j
   const out = model.forward(
     { ids, attentionMask },
-    { capture: opts.capture ? { hooks: opts.capture, positions: [P - 1] } : undefined, interventions: opts.interventions, logits: readAt }
+    { capture: opts.capture ? { hooks: opts.capture, positions: opts.captureAll ? "all" : [P - 1] } : undefined, interventions: opts.interventions, logits: readAt }
   )
   const logits = out.logits as tf.Tensor
   const lsm = tf.tidy(() => tf.logSoftmax(logits)) // [B, A, V]
