@@ -1,10 +1,13 @@
-import { ArtifactStoreLive } from "@conceptscope/artifacts"
+import { ArtifactStoreLive, readParquetFile, recordsFromTable } from "@conceptscope/artifacts"
+import { RegressionTransformer } from "@conceptscope/model-runners"
+import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { TD_FINAL } from "@conceptscope/reporters"
 import { cellTask, InProcessExecutor, loadConfig, sweep, TensorBackendLive } from "../src/index.js"
+import { readDataset, selectBasis } from "../src/stages/shared/datasets.js"
 import { storeListing, tinyConfig, tmp, writeConfig } from "./helpers.js"
 
 const runSweep = async (file: string, store: string, out: string, sets: string[] = []) => {
@@ -13,7 +16,7 @@ const runSweep = async (file: string, store: string, out: string, sets: string[]
   return Effect.runPromise(sweep({ loaded, outDir: out }).pipe(Effect.provide(layers)))
 }
 
-const STAGES = ["curves", "embed", "evalset", "evaluate", "extract", "patch", "probe", "probeset", "report", "train"]
+const STAGES = ["curves", "embed", "evalset", "evaluate", "extract", "heads", "patch", "probe", "probeset", "report", "train"]
 
 describe("sweep end to end (tiny config)", () => {
   const dir = tmp("cs-sweep-")
@@ -48,6 +51,33 @@ describe("sweep end to end (tiny config)", () => {
     const second = await runSweep(file, store, out)
     expect(Object.values(second.cells[0].results).every((r) => r!.cached)).toBe(true)
     expect(storeListing(store)).toEqual(before)
+  })
+
+  it("head importance: ablating one head of the trained model by hand gives the stage's number", async () => {
+    const cell = (await runSweep(file, store, out)).cells[0]
+    const ck = JSON.parse(fs.readFileSync(path.join(cell.results.train!.ref.dir, "checkpoints.json"), "utf8")) as { step: number; file: string }[]
+    const model = await RegressionTransformer.load(path.join(cell.results.train!.ref.dir, ck[ck.length - 1].file))
+    const evalSet = await Effect.runPromise(readDataset(cell.results.evalset!.ref))
+    const rows = recordsFromTable(await readParquetFile(path.join(cell.results.heads!.ref.dir, "heads.parquet")))
+    for (const basis of [0, 1]) {
+      const b = selectBasis(evalSet, basis, 100)
+      const preds = tf.tidy(() => model.forward(tf.tensor3d(b.xs, [b.n, b.K, b.D]), tf.tensor2d(b.ys, [b.n, b.K]), { interventions: [{ hook: "blocks.1.hook_attn_out", positions: "all", op: "zero", head: 0 }] }).preds.dataSync())
+      // the query prediction's NMSE, by hand
+      let se = 0
+      let yy = 0
+      for (let i = 0; i < b.n; i++) {
+        const y = b.ys[i * b.K + b.K - 1]
+        se += (preds[i * b.K + b.K - 1] - y) ** 2
+        yy += y * y
+      }
+      const row = rows.find((r) => r.layer === 1 && r.head === 0 && r.ablation === "zero" && r.label === `B${basis + 1}`)!
+      expect(row.nmse as number).toBeCloseTo(se / yy, 6)
+    }
+    model.dispose()
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "tiny", "seed-3", "summary.json"), "utf8"))
+    expect(summary.heads.synthetic.modes.map((m: { ablation: string }) => m.ablation)).toEqual(["zero", "mean"])
+    expect(summary.heads.synthetic.modes[0].perConcept[0].lossChange).toHaveLength(2) // [layer][head]
+    expect(fs.existsSync(path.join(out, "tiny", "seed-3", "figures", "heads.png"))).toBe(true)
   })
 
   it("two seeds: seeds.json and seeds.md put both cells' headline numbers side by side", async () => {

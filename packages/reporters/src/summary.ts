@@ -41,6 +41,21 @@ const PatchingAt = Schema.Struct({
   offDiagonalOverSelf: Num
 })
 
+const Grid = mutableArray(mutableArray(Num))
+/** Each head ablated alone: per ablation the loss change averaged over concepts and per concept, and each concept's top head. */
+export const HeadImportance = Schema.Struct({
+  step: Int,
+  modes: mutableArray(
+    Schema.Struct({
+      ablation: Schema.String,
+      lossChange: Grid,
+      perConcept: mutableArray(Schema.Struct({ label: Schema.String, lossChange: Grid })),
+      topHead: mutableArray(Schema.Struct({ label: Schema.String, layer: Int, head: Int, lossChange: Num }))
+    })
+  )
+})
+export type HeadImportance = Schema.Schema.Type<typeof HeadImportance>
+
 export const Summary = Schema.Struct({
   config: Schema.String,
   backend: Schema.String,
@@ -86,6 +101,8 @@ export const Summary = Schema.Struct({
   ),
   /** NMSE of the query prediction (k = K - 1, all bases) at the final checkpoint, with the references (NaN where undefined) */
   nmse: Schema.Struct({ k: Int, step: Int, model: Num, leastSquares: Num, bayesOracle: Num, bayesOptimal: Num }),
+  /** head importance at the final checkpoint (heads.synthetic: per ablation, the [layer][head] change of the query NMSE), absent when not run */
+  heads: Schema.optional(Schema.Struct({ synthetic: HeadImportance })),
   artifactKeys: Schema.mutable(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 export type Summary = Schema.Schema.Type<typeof Summary>

@@ -118,6 +118,14 @@ export const CriteriaSchema = Schema.Struct({
   couplingSurrogates: Schema.optionalWith(PosInt, { default: () => 999 })
 })
 
+/** The study's head pruning on the regression transformer. */
+export const HeadsSchema = Schema.Struct({
+  /** evaluation sequences per concept (the study: 100) */
+  perConcept: Schema.optionalWith(PosInt, { default: () => 100 }),
+  /** "zero": the head's output set to 0; "mean": to its mean over the probe set */
+  ablations: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("zero", "mean")), { default: () => ["zero", "mean"] as ["zero", "mean"] })
+})
+
 export const SyntheticFields = {
   experiment: Schema.optionalWith(Schema.Literal("synthetic"), { default: () => "synthetic" as const }),
   name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: () => "letters, digits, '.', '_' and '-' only, not starting with '.' or '-'" })),
@@ -131,6 +139,8 @@ export const SyntheticFields = {
   probe: ProbeSchema,
   patching: PatchingSchema,
   curves: Schema.optionalWith(CurvesSchema, { default: () => Schema.decodeSync(CurvesSchema)({}) }),
+  /** Head importance at the final checkpoint (each head ablated alone); null: not run. */
+  heads: Schema.optionalWith(Schema.NullOr(HeadsSchema), { default: () => Schema.decodeSync(HeadsSchema)({}) }),
   twoCluster: Schema.optionalWith(TwoClusterSchema, { default: () => Schema.decodeSync(TwoClusterSchema)({}) }),
   compute: Schema.optionalWith(ComputeSchema, { default: () => Schema.decodeSync(ComputeSchema)({}) }),
   criteria: Schema.optionalWith(CriteriaSchema, { default: () => Schema.decodeSync(CriteriaSchema)({}) }),

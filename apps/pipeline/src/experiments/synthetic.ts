@@ -163,6 +163,24 @@ const curves = entry({
   load: () => import("../stages/curves.js").then((m) => m.curvesStage)
 })
 
+/** Display names of the concepts (B1.. or the regression families). */
+const conceptNames = (config: SyntheticConfig): string[] =>
+  config.task.families ? [...config.task.families] : Array.from({ length: config.task.nBases }, (_, c) => `B${c + 1}`)
+
+const heads = entry({
+  name: "heads",
+  packages: ["model-runners", "task-generators", "interventions", "artifacts", "core"],
+  upstream: [train, probeset, evalset],
+  params: ({ config }, up) => ({
+    step: up.train.checkpointSteps[up.train.checkpointSteps.length - 1],
+    perConcept: config.heads?.perConcept ?? 1,
+    nConcepts: config.task.nBases,
+    concepts: conceptNames(config),
+    ablations: config.heads?.ablations ?? []
+  }),
+  load: () => import("../stages/heads.js").then((m) => m.headsStage)
+})
+
 /** The task in words (figure captions) and what its basis-knowing reference solves (null for regression families). */
 export function describeTask(config: SyntheticConfig): { task: string; oracle: string | null } {
   const t = config.task
@@ -174,7 +192,7 @@ export function describeTask(config: SyntheticConfig): { task: string; oracle: s
 const report = entry({
   name: "report",
   packages: ["reporters", "interventions", "probes", "artifacts"],
-  upstream: [evalset, probeset, train, evaluate, extract, probe, embed, patch, curves],
+  upstream: [evalset, probeset, train, evaluate, extract, probe, embed, patch, curves, heads],
   params: ({ config, seed, label }, up) => {
     const K = config.task.nExamples
     const position = resolvePosition(config.probe.reportPosition, K)
@@ -195,7 +213,7 @@ const report = entry({
       config: Schema.encodeSync(SyntheticConfigSchema)({ ...cellConfig, seeds: [seed], task: cellTask(config.task, seed) }),
       notes: config.notes,
       criteria: (({ couplingSurrogates: _n, ...c }) => c)(config.criteria),
-      concepts: config.task.families ? [...config.task.families] : Array.from({ length: config.task.nBases }, (_, c) => `B${c + 1}`),
+      concepts: conceptNames(config),
       taskDescription: task,
       oracleDescription: oracle,
       position,
@@ -221,7 +239,7 @@ export const synthetic = defineExperiment<SyntheticConfig>({
   name: "synthetic",
   description: "sparse linear regression mixtures: a regression transformer's concept encoding and decoding (the study's Part 1)",
   configSchema: SyntheticConfigSchema,
-  entries: [evalset, probeset, train, evaluate, extract, probe, embed, patch, curves, report],
+  entries: [evalset, probeset, train, evaluate, extract, probe, embed, patch, curves, heads, report],
   cells: (config) =>
     config.grid
       ? config.grid.weightPools.flatMap((weightPool) => config.seeds.map((seed) => ({ config: { ...config, task: { ...config.task, weightPool } }, seed, label: poolLabel(weightPool) })))

@@ -8,6 +8,7 @@ import { useTensorBackend } from "../backend.js"
 import { stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
 import { scoreBatch } from "./shared/lm-scoring.js"
+import { headsSummary } from "./shared/heads-summary.js"
 import { HeadsSummary, LM_HEADS_SPEC, readModelMeta, readPrompts } from "./shared/llm-tables.js"
 
 /**
@@ -116,23 +117,7 @@ export const lmHeadsStage = defineStage({
                   bar.tick(1, `${ablation} L${l}H${h}`)
                 }
             bar.done()
-            const modes = params.ablations.map((ablation) => {
-              const mine = records.filter((x) => x.ablation === ablation)
-              const cell = (l: number, h: number, k: "loss" | "accuracy", label?: string) =>
-                mean(mine.filter((x) => x.layer === l && x.head === h && (label === undefined || x.label === label)).map((x) => (x[k] as number) - (x[`${k}_base`] as number)))
-              return {
-                ablation,
-                perConcept: concepts.map((label) => ({ label, lossChange: Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => cell(l, h, "loss", label))) })),
-                lossChange: Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => cell(l, h, "loss"))),
-                accuracyChange: Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => cell(l, h, "accuracy"))),
-                topHead: concepts.map((label) => {
-                  const own = mine.filter((x) => x.label === label)
-                  const top = own.reduce((best, x) => ((x.loss as number) - (x.loss_base as number) > (best.loss as number) - (best.loss_base as number) ? x : best), own[0])
-                  return { label, layer: top.layer as number, head: top.head as number, lossChange: (top.loss as number) - (top.loss_base as number) }
-                })
-              }
-            })
-            return { records, summary: { shots, nLayers: L, nHeads: H, concepts, modes } }
+            return { records, summary: headsSummary(records, concepts, params.ablations, L, H, shots, "loss") }
           }).pipe(
             Effect.flatMap(({ records, summary }) =>
               Effect.gen(function* () {

@@ -2,6 +2,8 @@ import { type ArtifactRef, defineStage, NoMeta, StageError } from "@conceptscope
 import { renderReportEffect } from "@conceptscope/reporters"
 import { Effect, Schema } from "effect"
 import { reportInput } from "./shared/report-input.js"
+import { HeadsSummary } from "./shared/llm-tables.js"
+import { readJson } from "@conceptscope/artifacts"
 import { readEmbeddings, readErrorCurves, readPatching, readTD, readTrainingCurves } from "./shared/tables.js"
 import { TrainMeta } from "./shared/train-params.js"
 import { TwoCluster } from "./shared/phases.js"
@@ -58,6 +60,7 @@ type ReportInputs = {
   embed: ArtifactRef
   patch: ArtifactRef
   curves: ArtifactRef
+  heads: ArtifactRef
 }
 
 export const reportStage = defineStage({
@@ -80,6 +83,7 @@ export const reportStage = defineStage({
         embeddings: yield* readEmbeddings(inputs.embed),
         patching: yield* readPatching(inputs.patch),
         errors: yield* readErrorCurves(inputs.curves),
+        heads: yield* readJson(HeadsSummary, inputs.heads.dir, "heads.json"),
         artifactKeys: Object.fromEntries(refs.map(([stage, ref]) => [stage, `${ref.kind}/${ref.key}`]))
       })
       yield* renderReportEffect(input, dir)

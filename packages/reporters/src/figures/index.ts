@@ -11,6 +11,7 @@ import { lossTdSpec } from "./loss-td.js"
 import { pairwiseTdSpec } from "./pairwise-td.js"
 import { patchingSpec } from "./patching.js"
 import { tdHeatmapSpec } from "./td-heatmap.js"
+import { headImportanceSpec } from "./llm.js"
 
 export interface FigureDef {
   /** file stem: figures/<name>.svg and .png */
@@ -99,6 +100,21 @@ export const FIGURES: readonly FigureDef[] = [
       `this asks whether the concepts are linearly separable.`,
     absent: "Linear probes were not run for this configuration.",
     spec: linearProbeSpec
+  },
+  {
+    name: "heads",
+    heading: "Head importance",
+    caption: (i) =>
+      `Each attention head of each layer ablated alone (its output before W_O set to 0) at every position, at the final checkpoint; colour is the ` +
+      `change of the query prediction's normalised MSE on each concept's sequences (red: the head matters for that concept). A head that is red for ` +
+      `one concept and pale for the others is concept-specific.` +
+      (i.summary.heads ? ` Top heads: ${i.summary.heads.synthetic.modes[0].topHead.map((t) => `${t.label} L${t.layer}H${t.head}`).join(", ")}.` : ""),
+    absent: "Head importance was not run (config heads: null), so this figure was not drawn.",
+    spec: (i) => {
+      const modes = i.summary.heads?.synthetic.modes ?? []
+      const m = modes.find((x) => x.ablation === "zero") ?? modes[0]
+      return m ? headImportanceSpec(m.perConcept.map((p) => ({ title: p.label, change: p.lossChange })), `query NMSE change, ${m.ablation}-ablated heads`) : null
+    }
   }
 ]
 

@@ -1,3 +1,4 @@
+import type { HeadsSummary } from "./llm-tables.js"
 import { diagonalStats } from "@conceptscope/interventions"
 import { conceptCoupling } from "@conceptscope/probes"
 import type { EmergenceCriteria, Embedding, PatchingResult, ReportInput, Summary } from "@conceptscope/reporters"
@@ -142,6 +143,8 @@ export interface ReportData {
   readonly patching: readonly PatchingResult[]
   readonly errors: readonly ErrorCurveRow[]
   readonly artifactKeys: Record<string, string>
+  /** heads.json of the heads stage (no modes when not run) */
+  readonly heads: HeadsSummary
 }
 
 /** Everything the report draws, from data read out of stored artifacts only. */
@@ -203,7 +206,10 @@ export function reportInput(d: ReportData): ReportInput {
       bayesOracle: err((m) => m === METHOD.bayesOracle),
       bayesOptimal: err((m) => m === METHOD.bayesOptimal)
     },
-    artifactKeys: d.artifactKeys
+    artifactKeys: d.artifactKeys,
+    ...(d.heads.modes.length > 0
+      ? { heads: { synthetic: { step: finalStep, modes: d.heads.modes.map((m) => ({ ablation: m.ablation, lossChange: m.lossChange.map((r) => [...r]), perConcept: m.perConcept.map((p) => ({ label: p.label, lossChange: p.lossChange.map((r) => [...r]) })), topHead: m.topHead.map((t) => ({ ...t })) })) } } }
+      : {})
   }
   return {
     title: `ConceptScope: concept encoding in sparse linear regression (${d.title})`,
