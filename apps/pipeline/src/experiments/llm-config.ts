@@ -165,7 +165,9 @@ export const HeadsSchema = Schema.Struct({
   /** the plain ICL shot count evaluated (one of `shots`); null: taskVectors.shots */
   shots: Schema.optionalWith(Schema.NullOr(NonNegInt), { default: () => null }),
   /** "zero": the head's output set to 0; "mean": to its mean over the prompt tokens */
-  ablations: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("zero", "mean")), { default: () => ["zero", "mean"] as ["zero", "mean"] })
+  ablations: Schema.optionalWith(Schema.NonEmptyArray(Schema.Literal("zero", "mean")), { default: () => ["zero", "mean"] as ["zero", "mean"] }),
+  /** prompts per concept evaluated (the first items of each label); null: all `perConcept` */
+  perConcept: Schema.optionalWith(Schema.NullOr(PosInt), { default: () => null })
 })
 
 export const LlmFields = {

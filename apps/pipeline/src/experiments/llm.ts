@@ -224,6 +224,7 @@ const lmHeads = entry({
     batchSize: config.batchSize,
     shots: config.heads === null ? null : (config.heads.shots ?? config.taskVectors.shots),
     ablations: config.heads?.ablations ?? [],
+    perConcept: config.heads?.perConcept ?? config.perConcept,
     labels: up.prompts.labels
   }),
   load: () => import("../stages/lm-heads.js").then((m) => m.lmHeadsStage)

@@ -13,7 +13,7 @@ import { HeadsSummary, LM_HEADS_SPEC, readModelMeta, readPrompts } from "./share
 
 /**
  * Head importance: every attention head of every layer ablated alone, at every position of the plain ICL
- * prompts at `shots` demonstrations, and the change per concept of accuracy (teacher-forced exact match)
+ * prompts at `shots` demonstrations (the first `perConcept` items of each concept), and the change per concept of accuracy (teacher-forced exact match)
  * and of the answer's loss (mean -log p of the answer). "zero" sets the head's output z (before W_O) to 0;
  * "mean" sets it to its mean over the prompt tokens of the same prompts (measured in a first pass through
  * `attn.hook_z`). `heads.parquet` (one row per layer, head, mode and concept) and `heads.json` (per mode
@@ -26,6 +26,8 @@ export const LmHeadsParams = Schema.Struct({
   /** null when the config has no `heads`: the stage then writes an empty summary */
   shots: Schema.NullOr(Schema.Int),
   ablations: Schema.Array(Schema.Literal("zero", "mean")),
+  /** prompts per concept (items 0 .. perConcept - 1 of each label) */
+  perConcept: Schema.Int.pipe(Schema.positive()),
   labels: Schema.Array(Schema.String)
 })
 
@@ -49,7 +51,7 @@ export const lmHeadsStage = defineStage({
       const { dir: modelDir } = yield* readModelMeta("lm-heads", inputs["lm-model"])
       const prompts = yield* readPrompts(inputs.prompts)
       const tok = yield* stageTry("lm-heads", () => loadTokenizer(modelDir))
-      const rows = prompts.filter((p) => p.shots === shots && !p.instructed && p.label_index < concepts.length).map((p) => p.row)
+      const rows = prompts.filter((p) => p.shots === shots && !p.instructed && p.label_index < concepts.length && p.item < params.perConcept).map((p) => p.row)
       if (rows.length === 0) return yield* Effect.fail(new StageError({ stage: "lm-heads", reason: `no plain prompts at ${shots} shots (heads.shots must be one of the shot counts)` }))
       const tokenized = yield* stageTry("lm-heads", () => rows.map((r) => tokenizePrompt(tok, prompts[r])))
       const batches = batchesByLength(tokenized.map((t) => t.promptIds.length), params.batchSize)
