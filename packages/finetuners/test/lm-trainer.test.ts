@@ -5,24 +5,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Rng } from "@conceptscope/core"
 import { buildTokenizer, CausalLM, initBackend, llamaConfigJson, TrainableLlama, writeHfDirectory } from "@conceptscope/model-runners"
-import { LmTrainer, pretrainLm, type LmBatch } from "../src/index.js"
+import { LmTrainer, pretrainLm } from "../src/index.js"
+import { countingBatch } from "./counting-batch.js"
 
 const size = { nLayers: 2, dModel: 16, nHeads: 4, nKvHeads: 2, intermediate: 24, maxPositions: 64, ropeTheta: 10000 }
 const V = 12
 const config = llamaConfigJson(size, V, { bos: 1, eos: 2, pad: 0 })
 
-/** Rows that count upwards mod 8 from a random start (tokens 4..11): next-token prediction is learnable. */
-function countingBatch(step: number, B = 8, T = 10): LmBatch {
-  const rng = new Rng(100 + step)
-  const ids = new Int32Array(B * T)
-  const targets = new Int32Array(B * T).fill(-1)
-  for (let b = 0; b < B; b++) {
-    const start = rng.int(8)
-    for (let t = 0; t < T; t++) ids[b * T + t] = 4 + ((start + t) % 8)
-    for (let t = 0; t + 1 < T; t++) targets[b * T + t] = ids[b * T + t + 1]
-  }
-  return { ids, targets, B, T }
-}
 
 beforeAll(async () => {
   await initBackend()

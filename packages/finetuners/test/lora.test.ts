@@ -7,6 +7,7 @@ import { Rng } from "@conceptscope/core"
 import { loadSafetensors, saveSafetensors } from "@conceptscope/safetensors"
 import { buildTokenizer, CausalLM, initBackend, llamaConfigJson, LORA_TARGETS, TrainableLlama, writeHfDirectory } from "@conceptscope/model-runners"
 import { LmTrainer, type LmBatch } from "../src/index.js"
+import { countingBatch as base } from "./counting-batch.js"
 
 /**
  * LoRA on the embedded Llama: what an adapter may and may not change, its gradients against the merged
@@ -17,17 +18,7 @@ const V = 12
 const config = llamaConfigJson(size, V, { bos: 1, eos: 2, pad: 0 })
 const spec = { r: 4, alpha: 8, dropout: 0, targets: LORA_TARGETS, layers: [0, 1] }
 
-function countingBatch(step: number, B = 6, T = 9): LmBatch {
-  const rng = new Rng(200 + step)
-  const ids = new Int32Array(B * T)
-  const targets = new Int32Array(B * T).fill(-1)
-  for (let b = 0; b < B; b++) {
-    const start = rng.int(8)
-    for (let t = 0; t < T; t++) ids[b * T + t] = 4 + ((start + t) % 8)
-    for (let t = 0; t + 1 < T; t++) targets[b * T + t] = ids[b * T + t + 1]
-  }
-  return { ids, targets, B, T }
-}
+const countingBatch = (step: number, B = 6, T = 9) => base(step, B, T, 200)
 
 const logitsOf = (m: TrainableLlama, b: LmBatch) => tf.tidy(() => m.logits(b.ids, b.B, b.T).dataSync() as Float32Array)
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {

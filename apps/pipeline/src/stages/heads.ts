@@ -1,5 +1,5 @@
 import { type ArtifactRef, defineStage, tableFromRecords, writeJson } from "@conceptscope/artifacts"
-import { type Intervention, progress } from "@conceptscope/core"
+import type { Intervention } from "@conceptscope/core"
 import type { RegressionTransformer } from "@conceptscope/model-runners"
 import type { RegressionBatch } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
@@ -8,7 +8,7 @@ import { useTensorBackend } from "../backend.js"
 import { checkpointAt, loadModel } from "./shared/checkpoints.js"
 import { readDataset, selectBasis } from "./shared/datasets.js"
 import { writeTable } from "./shared/io.js"
-import { headsSummary } from "./shared/heads-summary.js"
+import { forEachHeadAblation, headsSummary } from "./shared/heads-summary.js"
 import { HeadsSummary } from "./shared/llm-tables.js"
 import { scoreAfter } from "./patch.js"
 
@@ -68,18 +68,9 @@ export const headsStage = defineStage({
           })
           const base = sources.map((b) => queryNmse(model, b, []))
           const records: Record<string, unknown>[] = []
-          const bar = progress("heads", L * H * params.ablations.length)
-          for (const ablation of params.ablations)
-            for (let l = 0; l < L; l++)
-              for (let h = 0; h < H; h++) {
-                const iv: Intervention =
-                  ablation === "zero"
-                    ? { hook: `blocks.${l}.hook_attn_out`, positions: "all", op: "zero", head: h }
-                    : { hook: `blocks.${l}.hook_attn_out`, positions: "all", op: "replace", vector: meanZ[l].slice(h * dh, (h + 1) * dh), head: h }
-                sources.forEach((b, c) => records.push({ layer: l, head: h, ablation, label: params.concepts[c], nmse_base: base[c], nmse: queryNmse(model, b, [iv]) }))
-                bar.tick(1, `${ablation} L${l}H${h}`)
-              }
-          bar.done()
+          forEachHeadAblation(params.ablations, L, H, (l, h) => meanZ[l].slice(h * dh, (h + 1) * dh), "heads", (ablation, l, h, iv) =>
+            sources.forEach((b, c) => records.push({ layer: l, head: h, ablation, label: params.concepts[c], nmse_base: base[c], nmse: queryNmse(model, b, [iv]) }))
+          )
           return { records, summary: headsSummary(records, params.concepts, params.ablations, L, H, 0, "nmse") }
         })
       )

@@ -1,5 +1,5 @@
 import { type ArtifactRef, defineStage, StageError, tableFromRecords, writeJson } from "@conceptscope/artifacts"
-import { type Intervention, progress } from "@conceptscope/core"
+import type { Intervention } from "@conceptscope/core"
 import { CausalLM, loadTokenizer } from "@conceptscope/model-runners"
 import { tokenizePrompt } from "@conceptscope/task-generators"
 import * as tf from "@tensorflow/tfjs"
@@ -8,7 +8,7 @@ import { useTensorBackend } from "../backend.js"
 import { stageTry, writeTable } from "./shared/io.js"
 import { batchesByLength } from "./shared/lm-batches.js"
 import { scoreBatch } from "./shared/lm-scoring.js"
-import { headsSummary } from "./shared/heads-summary.js"
+import { forEachHeadAblation, headsSummary } from "./shared/heads-summary.js"
 import { HeadsSummary, LM_HEADS_SPEC, readModelMeta, readPrompts } from "./shared/llm-tables.js"
 
 /**
@@ -102,23 +102,12 @@ export const lmHeadsStage = defineStage({
             const accBase = byConcept(base.correct)
             const lossBase = byConcept(base.loss)
             const records: Record<string, unknown>[] = []
-            const bar = progress("lm-heads", L * H * params.ablations.length)
-            for (const ablation of params.ablations)
-              for (let l = 0; l < L; l++)
-                for (let h = 0; h < H; h++) {
-                  const iv: Intervention =
-                    ablation === "zero"
-                      ? { hook: `blocks.${l}.hook_attn_out`, positions: "all", op: "zero", head: h }
-                      : { hook: `blocks.${l}.hook_attn_out`, positions: "all", op: "replace", vector: meanZ(l, h), head: h }
-                  const r = score([iv])
-                  const acc = byConcept(r.correct)
-                  const loss = byConcept(r.loss)
-                  concepts.forEach((label, c) =>
-                    records.push({ layer: l, head: h, ablation, label, accuracy_base: accBase[c], accuracy: acc[c], loss_base: lossBase[c], loss: loss[c] })
-                  )
-                  bar.tick(1, `${ablation} L${l}H${h}`)
-                }
-            bar.done()
+            forEachHeadAblation(params.ablations, L, H, meanZ, "lm-heads", (ablation, l, h, iv) => {
+              const r = score([iv])
+              const acc = byConcept(r.correct)
+              const loss = byConcept(r.loss)
+              concepts.forEach((label, c) => records.push({ layer: l, head: h, ablation, label, accuracy_base: accBase[c], accuracy: acc[c], loss_base: lossBase[c], loss: loss[c] }))
+            })
             return { records, summary: headsSummary(records, concepts, params.ablations, L, H, shots, "loss") }
           }).pipe(
             Effect.flatMap(({ records, summary }) =>

@@ -7,8 +7,8 @@ import * as path from "node:path"
 import { useTensorBackend } from "../backend.js"
 import { stageTry, writeTable } from "./shared/io.js"
 import { stopTokens } from "./shared/lm-scoring.js"
-import { promptPass } from "./shared/lm-pass.js"
-import { pickRows, tdOfRows } from "./shared/lm-td-halves.js"
+import { LmPassFields, promptPass } from "./shared/lm-pass.js"
+import { accuracyByConcept, tdByLayerHalves } from "./shared/lm-td-halves.js"
 import { ADAPTERS_DIR, LM_TABLE1_SPEC, readModelMeta, readPrompts, Table1Summary } from "./shared/llm-tables.js"
 
 /**
@@ -21,11 +21,7 @@ import { ADAPTERS_DIR, LM_TABLE1_SPEC, readModelMeta, readPrompts, Table1Summary
  * layers' residuals from the pretrained model's (the same prompts, batches and kernels) and their TD.
  */
 export const LmTable1Params = Schema.Struct({
-  fingerprint: Schema.String,
-  mode: Schema.Literal("auto", "memory", "streamed"),
-  batchSize: Schema.Int.pipe(Schema.positive()),
-  scoring: Schema.Literal("teacher-forced", "generate"),
-  stopAfter: Schema.String,
+  ...LmPassFields,
   /** null when the config has no `finetune`: the stage then writes no rows */
   shots: Schema.NullOr(Schema.Int),
   labels: Schema.Array(Schema.String),
@@ -76,25 +72,6 @@ export const lmTable1Stage = defineStage({
             model.dispose()
           }
         })
-      const y = (rows: number[]) => Int32Array.from(rows.map((r) => prompts[r].label_index))
-      const items = (rows: number[]) => rows.map((r) => prompts[r].item)
-      /** per layer: held-out TD per class and the selection half's mean TD */
-      const tdLayers = (pass: { vectors: Map<string, Float32Array> }, rows: number[], d: number) => {
-        const labels = y(rows)
-        const it = items(rows)
-        return hooks.map((h) => {
-          const X = pass.vectors.get(h)!
-          const sel = pickRows(X, labels, d, (r) => it[r] < half)
-          const held = pickRows(X, labels, d, (r) => it[r] >= half)
-          const opts = { k: params.k, metric: params.metric }
-          return { selection: tdOfRows(sel.X, sel.y, C, opts).td, heldout: tdOfRows(held.X, held.y, C, opts).perClass.slice(0, C - 1) }
-        })
-      }
-      const accuracyOf = (pass: { correct: boolean[] }, rows: number[]) =>
-        concepts.map((_, c) => {
-          const mine = rows.map((r, j) => [r, j] as const).filter(([r]) => prompts[r].label_index === c)
-          return mine.filter(([, j]) => pass.correct[j]).length / Math.max(1, mine.length)
-        })
       const base = yield* run(null, plain, "table1 pretrained")
       const prompting = yield* run(null, told, "table1 prompting")
       const passes = [
@@ -106,9 +83,9 @@ export const lmTable1Stage = defineStage({
       ]
       const records: Record<string, unknown>[] = []
       const rowsOut = passes.map(({ name, layers, pass, rows }) => {
-        const byLayer = tdLayers(pass, rows, d)
-        const ownPeak = byLayer.reduce((best, l, i) => (l.selection > byLayer[best].selection ? i : best), 0)
-        const acc = accuracyOf(pass, rows)
+        const y = Int32Array.from(rows.map((r) => prompts[r].label_index))
+        const { byLayer, ownPeak } = tdByLayerHalves(pass.vectors, hooks, y, rows.map((r) => prompts[r].item), half, d, C, { k: params.k, metric: params.metric })
+        const acc = accuracyByConcept(pass.correct, rows, (r) => prompts[r].label_index, concepts.length)
         concepts.forEach((label, c) =>
           records.push({ variant: name, label, td_pretrained_peak: byLayer[params.pretrainedPeak].heldout[c], td_own_peak: byLayer[ownPeak].heldout[c], accuracy: acc[c] })
         )

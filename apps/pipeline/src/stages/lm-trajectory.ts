@@ -8,8 +8,8 @@ import * as path from "node:path"
 import { useTensorBackend } from "../backend.js"
 import { stageTry, writeTable } from "./shared/io.js"
 import { stopTokens } from "./shared/lm-scoring.js"
-import { promptPass } from "./shared/lm-pass.js"
-import { pickRows, tdOfRows } from "./shared/lm-td-halves.js"
+import { LmPassFields, promptPass } from "./shared/lm-pass.js"
+import { accuracyByConcept, tdByLayerHalves } from "./shared/lm-td-halves.js"
 import { LM_TRAJECTORY_SPEC, readModelMeta, readPrompts, TrajectorySummary } from "./shared/llm-tables.js"
 
 /**
@@ -22,11 +22,7 @@ import { LM_TRAJECTORY_SPEC, readModelMeta, readPrompts, TrajectorySummary } fro
  * per concept. The same tokenizer (the final model's) serves every checkpoint.
  */
 export const LmTrajectoryParams = Schema.Struct({
-  fingerprint: Schema.String,
-  mode: Schema.Literal("auto", "memory", "streamed"),
-  batchSize: Schema.Int.pipe(Schema.positive()),
-  scoring: Schema.Literal("teacher-forced", "generate"),
-  stopAfter: Schema.String,
+  ...LmPassFields,
   /** null when the config has no `trajectory`: the stage then writes an empty summary */
   shots: Schema.NullOr(Schema.Int),
   layer: Schema.Int,
@@ -84,17 +80,8 @@ export const lmTrajectoryStage = defineStage({
             model.dispose()
           }
         })
-        const byLayer = pass.hooks.map((h) => {
-          const X = pass.vectors.get(h)!
-          const sel = pickRows(X, y, pass.d, (r) => items[r] < half)
-          const held = pickRows(X, y, pass.d, (r) => items[r] >= half)
-          return { selection: tdOfRows(sel.X, sel.y, C, opts).td, heldout: tdOfRows(held.X, held.y, C, opts).perClass.slice(0, C - 1) }
-        })
-        const ownPeak = byLayer.reduce((best, l, i) => (l.selection > byLayer[best].selection ? i : best), 0)
-        const accuracy = concepts.map((_, ci) => {
-          const mine = rows.map((r, j) => [r, j] as const).filter(([r]) => prompts[r].label_index === ci)
-          return mine.filter(([, j]) => pass.correct[j]).length / Math.max(1, mine.length)
-        })
+        const { byLayer, ownPeak } = tdByLayerHalves(pass.vectors, pass.hooks, y, items, half, pass.d, C, opts)
+        const accuracy = accuracyByConcept(pass.correct, rows, (r) => prompts[r].label_index, concepts.length)
         perCheckpoint.push({ step: c.step, td: byLayer[params.layer].heldout, accuracy, ownPeak })
       }
       const steps = perCheckpoint.map((p) => p.step)

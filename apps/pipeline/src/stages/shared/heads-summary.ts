@@ -1,4 +1,29 @@
+import { type Intervention, progress } from "@conceptscope/core"
 import type { HeadsSummary } from "./llm-tables.js"
+
+/**
+ * Every (ablation, layer, head) of an L x H model in order, with the intervention that ablates that head
+ * alone at every position: "zero" sets its output z (before W_O) to 0, "mean" to `meanZ(l, h)`. `visit`
+ * runs the model with it; progress is shown under `label`.
+ */
+export function forEachHeadAblation(
+  ablations: readonly ("zero" | "mean")[],
+  L: number,
+  H: number,
+  meanZ: (l: number, h: number) => number[],
+  label: string,
+  visit: (ablation: string, l: number, h: number, iv: Intervention) => void
+): void {
+  const bar = progress(label, L * H * ablations.length)
+  for (const ablation of ablations)
+    for (let l = 0; l < L; l++)
+      for (let h = 0; h < H; h++) {
+        const hook = `blocks.${l}.hook_attn_out` as const
+        visit(ablation, l, h, ablation === "zero" ? { hook, positions: "all", op: "zero", head: h } : { hook, positions: "all", op: "replace", vector: meanZ(l, h), head: h })
+        bar.tick(1, `${ablation} L${l}H${h}`)
+      }
+  bar.done()
+}
 
 /** HeadsSummary from per (layer, head, ablation, label) rows holding `<metric>` and `<metric>_base`. */
 export function headsSummary(records: readonly Record<string, unknown>[], concepts: readonly string[], ablations: readonly string[], L: number, H: number, shots: number, metric: string): HeadsSummary {

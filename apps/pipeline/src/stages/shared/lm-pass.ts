@@ -1,8 +1,20 @@
 import { progress } from "@conceptscope/core"
+import { Schema } from "effect"
 import type { CausalLM } from "@conceptscope/model-runners"
 import type { TokenizedPrompt } from "@conceptscope/task-generators"
 import { batchesByLength } from "./lm-batches.js"
 import { generatedCorrect, scoreBatch } from "./lm-scoring.js"
+
+/** The parameters of a stage that runs prompts through the model: which weights, how, and how answers are scored. */
+export const LmPassFields = {
+  /** the model's content fingerprint (lm-model), so the key follows the weights, not the path */
+  fingerprint: Schema.String,
+  mode: Schema.Literal("auto", "memory", "streamed"),
+  batchSize: Schema.Int.pipe(Schema.positive()),
+  scoring: Schema.Literal("teacher-forced", "generate"),
+  /** the text after an answer in a prompt: its first token stops generation */
+  stopAfter: Schema.String
+}
 
 /**
  * Prompts `idx` (indices into `tokenized`) through the model in batches of one token length: whether

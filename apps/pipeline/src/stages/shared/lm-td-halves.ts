@@ -25,3 +25,35 @@ export function pickRows(X: Float32Array, y: Int32Array, d: number, keep: (row: 
   idx.forEach((r, j) => out.set(X.subarray(r * d, (r + 1) * d), j * d))
   return { X: out, y: Int32Array.from(idx.map((r) => y[r])) }
 }
+
+/**
+ * Per layer (one hook each): the mean concept TD on the selection half of the items (items < half) and the
+ * held-out per-concept TD on the other half, as lm-td splits them; `ownPeak` is the layer index with the
+ * best selection TD.
+ */
+export function tdByLayerHalves(
+  vectors: ReadonlyMap<string, Float32Array>,
+  hooks: readonly string[],
+  y: Int32Array,
+  items: readonly number[],
+  half: number,
+  d: number,
+  C: number,
+  opts: { readonly k: number; readonly metric: "euclidean" | "cosine" }
+): { byLayer: { selection: number; heldout: number[] }[]; ownPeak: number } {
+  const byLayer = hooks.map((h) => {
+    const X = vectors.get(h)!
+    const sel = pickRows(X, y, d, (r) => items[r] < half)
+    const held = pickRows(X, y, d, (r) => items[r] >= half)
+    return { selection: tdOfRows(sel.X, sel.y, C, opts).td, heldout: tdOfRows(held.X, held.y, C, opts).perClass.slice(0, C - 1) }
+  })
+  return { byLayer, ownPeak: byLayer.reduce((best, l, i) => (l.selection > byLayer[best].selection ? i : best), 0) }
+}
+
+/** Accuracy per concept (label indices 0..nConcepts-1) of `correct[j]` for prompt rows `rows[j]` with labels `labelOf`. */
+export function accuracyByConcept(correct: readonly boolean[], rows: readonly number[], labelOf: (row: number) => number, nConcepts: number): number[] {
+  return Array.from({ length: nConcepts }, (_, c) => {
+    const mine = rows.map((r, j) => [r, j] as const).filter(([r]) => labelOf(r) === c)
+    return mine.filter(([, j]) => correct[j]).length / Math.max(1, mine.length)
+  })
+}
