@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { Rng } from "@conceptscope/core"
 import { loadSafetensors, saveSafetensors } from "@conceptscope/safetensors"
 import { buildTokenizer, CausalLM, initBackend, llamaConfigJson, LORA_TARGETS, TrainableLlama, writeHfDirectory } from "@conceptscope/model-runners"
-import { LmTrainer, type LmBatch } from "../src/index.js"
+import { LmTrainer, trainLm, type LmBatch } from "../src/index.js"
 import { countingBatch as base } from "./counting-batch.js"
 
 /**
@@ -98,6 +98,24 @@ describe("LoRA finetuning", () => {
     tf.dispose(grads)
     merged.dispose()
     model.dispose()
+  })
+
+  it("a LoRA run resumed from its run directory ends at the same adapter bytes as an uninterrupted one (dropout on)", async () => {
+    const base = TrainableLlama.init(config, 8).weights()
+    const run = async (steps: number, runDir: string, checkpoints: number[]) => {
+      const model = TrainableLlama.fromWeights(config, base)
+      model.attachLora({ ...spec, dropout: 0.3 }, 2)
+      const r = await trainLm(model, { steps, sampleBatch: (st) => countingBatch(st), adam: { lr: 5e-3 }, clipGradNorm: 1, checkpoints, runDir, stateEvery: 2, label: "lora-test" })
+      const bytes = new Map([...model.trainable()].map(([n, v]) => [n, Buffer.from((v.dataSync() as Float32Array).buffer)]))
+      model.dispose()
+      return { bytes, resumedFrom: r.resumedFrom }
+    }
+    const whole = await run(8, mkdtempSync(join(tmpdir(), "cs-lora-a-")), [0, 8])
+    const dir = mkdtempSync(join(tmpdir(), "cs-lora-b-"))
+    await run(4, dir, [0, 4])
+    const resumed = await run(8, dir, [0, 8])
+    expect(resumed.resumedFrom).toBe(4)
+    for (const [n, b] of whole.bytes) expect(resumed.bytes.get(n)!.equals(b), n).toBe(true)
   })
 
   it("dropout acts on the adapter's input in training only, with masks drawn from the step (a resumed run repeats them)", () => {
