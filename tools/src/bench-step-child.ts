@@ -1,10 +1,11 @@
 /**
  * One side of `npm run bench:torch`, in its own process so that its peak RSS is its own:
- *   tsx tools/src/bench-step-child.ts --model gpt|quick|embedded --steps N --warmup W
+ *   tsx tools/src/bench-step-child.ts --model gpt|quick|embedded|lora|lora-full --steps N --warmup W [--dir CHECKPOINT]
  * prints one JSON line {model, ms_per_step, peak_rss_mb, backend, kernels}.
  */
 import { initBackend } from "@conceptscope/model-runners"
 import { benchLmStep } from "./bench/lm-step.js"
+import { benchLoraStep } from "./bench/lora-step.js"
 import { benchTrainStep } from "./bench/train-step.js"
 import { benchGptStep } from "./gpt-bench-model.js"
 
@@ -27,7 +28,8 @@ const main = async () => {
     for (let i = 0; i < warmup - 1; i++) await benchTrainStep(QUICK_MODEL, 64, 1) // benchTrainStep warms up once itself
     ms = (await benchTrainStep(QUICK_MODEL, 64, steps)).msPerStep
   } else if (model === "embedded") ms = benchLmStep({ steps, warmup }).msPerStep
-  else throw new Error(`--model: expected gpt, quick or embedded, got ${model}`)
+  else if (model === "lora" || model === "lora-full") ms = benchLoraStep({ dir: arg("dir", ""), mode: model === "lora" ? "lora" : "full", steps, warmup }).msPerStep
+  else throw new Error(`--model: expected gpt, quick, embedded, lora or lora-full, got ${model}`)
   const peak = process.resourceUsage().maxRSS / 1024 // KiB -> MiB
   console.log(JSON.stringify({ model, ms_per_step: ms, peak_rss_mb: peak, backend: info.name, kernels: info.reason.split("; ").pop() }))
 }

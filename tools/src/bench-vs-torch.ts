@@ -10,7 +10,10 @@
  * Llama-shaped random checkpoint (tools/src/tiny-checkpoints, size 100m, made once in the temp dir),
  * in memory and layer-streamed mode, against tools/torch/bench_forward.py; reported as tokens/s.
  * `embedded` is the embedded LM's training step (6 x 128 Llama, 8 x 256 tokens).
- * `--only=gpt,quick,embedded,llm` picks models.
+ * `lora` is a finetuning step of the ~100M checkpoint (4 x 128 tokens): a rank-16 LoRA adapter on every
+ * projection of its first 4 layers, and full finetuning of the same 4 layers, each against the same step in
+ * PyTorch (tools/torch/bench_lora_step.py, the trained parameters only requiring gradients).
+ * `--only=gpt,quick,embedded,llm,lora` picks models (default all but lora).
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -31,6 +34,7 @@ const rounds = opt("rounds", 3)
 const stockToo = argv.includes("--stock")
 const only = argv.find((a) => a.startsWith("--only="))?.slice(7)
 const models = (only ?? "gpt,quick,embedded,llm").split(",")
+const LORA_STEPS: [number, number] = [3, 1] // [timed, warm-up]
 const STEPS: Record<string, [number, number]> = { gpt: [3, 1], quick: [20, 3], embedded: [5, 2] } // [timed, warm-up]
 
 interface Sample {
@@ -106,6 +110,39 @@ function llmRows(dir: string, torch: string | null, threads: number[]): string[]
   return rows
 }
 
+/** LoRA and full finetuning of the same layers of the ~100M checkpoint, tfjs and PyTorch, per round. */
+function loraRows(dir: string, torch: string | null, threads: number[]): string[] {
+  const [steps, warmup] = LORA_STEPS
+  const sides = new Map<string, Sample[]>()
+  const add = (k: string, v: Sample) => sides.set(k, [...(sides.get(k) ?? []), v])
+  for (let r = 0; r < rounds; r++)
+    for (const mode of ["lora", "full"] as const) {
+      const j = runJson(process.execPath, ["--import", "tsx", "--conditions=@conceptscope/source", path.join(here, "bench-step-child.ts"), "--model", mode === "lora" ? "lora" : "lora-full", "--dir", dir, "--steps", String(steps), "--warmup", String(warmup)])
+      add(`${mode}: tfjs (native kernels)`, { ms: j.ms_per_step as number, rss: j.peak_rss_mb as number })
+      process.stderr.write(`  lora round ${r + 1}: ${mode} tfjs ${(j.ms_per_step as number).toFixed(0)} ms, ${(j.peak_rss_mb as number).toFixed(0)} MB\n`)
+      if (torch)
+        for (const t of threads) {
+          const k = runJson(python, ["tools/torch/bench_lora_step.py", "--config", path.join(dir, "config.json"), "--mode", mode, "--threads", String(t), "--steps", String(steps), "--warmup", String(warmup)])
+          add(`${mode}: PyTorch ${t} thread(s)`, { ms: k.ms_per_step as number, rss: k.peak_rss_mb as number })
+          process.stderr.write(`  lora round ${r + 1}: ${mode} PyTorch ${t} thread(s) ${(k.ms_per_step as number).toFixed(0)} ms, ${(k.peak_rss_mb as number).toFixed(0)} MB\n`)
+        }
+    }
+  const rows: string[] = []
+  for (const mode of ["lora", "full"]) {
+    const mine = [...sides.entries()].filter(([k]) => k.startsWith(`${mode}:`))
+    const torchBest = mine.filter(([k]) => k.includes("PyTorch")).map(([k, v]) => ({ k, ...best(v) })).sort((a, b) => a.ms - b.ms)[0]
+    for (const [k, v] of mine) {
+      const b = best(v)
+      const ratio = torchBest ? `${(b.ms / torchBest.ms).toFixed(2)}x time, ${(b.rss / torchBest.rss).toFixed(2)}x RSS vs ${torchBest.k.split(": ")[1]}` : "-"
+      rows.push(`| llama-100m finetuning (4 x 128), layers 0-3 | ${k} | ${b.ms.toFixed(0)} ms | ${b.rss.toFixed(0)} MB | ${ratio} |`)
+    }
+  }
+  const tl = best(sides.get("lora: tfjs (native kernels)")!)
+  const tf = best(sides.get("full: tfjs (native kernels)")!)
+  rows.push(`| llama-100m finetuning (4 x 128), layers 0-3 | tfjs LoRA / tfjs full finetuning | ${(tl.ms / tf.ms).toFixed(2)}x time | ${(tl.rss / tf.rss).toFixed(2)}x RSS | - |`)
+  return rows
+}
+
 const main = async () => {
   const torch = torchAvailable()
   const threads = Array.from({ length: os.cpus().length }, (_, i) => i + 1)
@@ -114,6 +151,10 @@ const main = async () => {
   for (const model of models) {
     if (model === "llm") {
       rows.push(...llmRows(await llmCheckpoint(), torch, threads))
+      continue
+    }
+    if (model === "lora") {
+      rows.push(...loraRows(await llmCheckpoint(), torch, threads))
       continue
     }
     const [steps, warmup] = STEPS[model]
