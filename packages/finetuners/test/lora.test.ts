@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Rng } from "@conceptscope/core"
 import { loadSafetensors, saveSafetensors } from "@conceptscope/safetensors"
-import { buildTokenizer, CausalLM, initBackend, llamaConfigJson, LORA_TARGETS, TrainableLlama, writeHfDirectory } from "@conceptscope/model-runners"
+import { buildTokenizer, CausalLM, dropoutMask, initBackend, llamaConfigJson, LORA_TARGETS, TrainableLlama, writeHfDirectory } from "@conceptscope/model-runners"
 import { LmTrainer, trainLm, type LmBatch } from "../src/index.js"
 import { countingBatch as base } from "./counting-batch.js"
 
@@ -128,6 +128,13 @@ describe("LoRA finetuning", () => {
     expect(loss("lora-dropout:3")).not.toBe(loss("lora-dropout:4"))
     expect(loss("lora-dropout:3")).not.toBe(loss(null))
     model.dispose()
+    // the mask drops about p of the values and scales the rest by 1 / (1 - p)
+    const mask = dropoutMask(200_000, 0.1, "m")
+    const dropped = mask.filter((v) => v === 0).length / mask.length
+    expect(Math.abs(dropped - 0.1)).toBeLessThan(0.003)
+    expect(mask.every((v) => v === 0 || Math.abs(v - 1 / 0.9) < 1e-6)).toBe(true)
+    expect(dropoutMask(1000, 0.1, "m")).toEqual(mask.slice(0, 1000))
+    expect(dropoutMask(1000, 0.1, "n")).not.toEqual(mask.slice(0, 1000))
   })
 
   it("saves a PEFT adapter that the runner applies, unmerged and merged, in memory and streamed, to the trained model's outputs", async () => {

@@ -167,11 +167,7 @@ export class LoraAdapter {
     if (!t) return null
     let xin = x
     const p = this.spec.dropout
-    if (dropoutSeed !== null && p > 0) {
-      const rng = new Rng(0).fork(`${dropoutSeed}:${m}`)
-      const keep = Float32Array.from({ length: x.size }, () => (rng.uniform() < p ? 0 : 1 / (1 - p)))
-      xin = tf.mul(x, tf.tensor(keep, x.shape))
-    }
+    if (dropoutSeed !== null && p > 0) xin = tf.mul(x, tf.tensor(dropoutMask(x.size, p, `${dropoutSeed}:${m}`), x.shape))
     const low = tf.matMul(xin, t.A, false, true) // [N, r]
     return tf.mul(tf.matMul(low, t.B, false, true), this.scale) // [N, out]
   }
@@ -238,6 +234,27 @@ export class LoraAdapter {
   dispose(): void {
     for (const { A, B } of this.tensors.values()) tf.dispose([A, B])
   }
+}
+
+/**
+ * Inverted-dropout mask of n values (0 with probability p, else 1 / (1 - p)) from a xorshift32 stream
+ * seeded by `label` (millions of values per step: a tight integer loop, about 15x faster than drawing
+ * each from Rng).
+ */
+export function dropoutMask(n: number, p: number, label: string): Float32Array {
+  let s = (new Rng(0).fork(label).int(0x7fffffff) | 1) >>> 0
+  const cut = Math.floor(p * 4294967296)
+  const keep = 1 / (1 - p)
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13
+    s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5
+    s >>>= 0
+    out[i] = s < cut ? 0 : keep
+  }
+  return out
 }
 
 function checkSpec(spec: LoraSpec, arch: Architecture): void {
