@@ -62,22 +62,22 @@ export const lmTable1Stage = defineStage({
       const perLabel = Math.max(...prompts.map((p) => p.item)) + 1
       const half = Math.floor(perLabel / 2)
       const hooks = Array.from({ length: nLayers }, (_, l) => residPost(l))
-      const run = (adapter: string | null, rows: number[], label: string) =>
+      /** one model load (an adapter merged, or none), one prompt pass per list of rows */
+      const run = (adapter: string | null, lists: number[][], label: string) =>
         stageTry("lm-table1", () => {
           const model = CausalLM.load(modelDir, { mode: params.mode, adapter: adapter ? { dir: adapter, merge: true } : undefined })
           try {
             const stop = params.scoring === "generate" ? stopTokens(model, (t) => tok.encode(t, { addSpecialTokens: false }), params.stopAfter) : null
-            return promptPass(model, tokenized, rows, { batchSize: params.batchSize, hooks, stop, label })
+            return lists.map((rows) => promptPass(model, tokenized, rows, { batchSize: params.batchSize, hooks, stop, label }))
           } finally {
             model.dispose()
           }
         })
-      const base = yield* run(null, plain, "table1 pretrained")
-      const prompting = yield* run(null, told, "table1 prompting")
+      const [base, prompting] = yield* run(null, [plain, told], "table1 pretrained and prompting")
       const passes = [
         { name: "pretrained", layers: null as number[] | null, pass: base, rows: plain },
         ...(yield* Effect.forEach(params.variants, (v) =>
-          Effect.map(run(path.join(inputs["lm-finetune"].dir, ADAPTERS_DIR, v.name), plain, `table1 ${v.name}`), (pass) => ({ name: v.name, layers: [...v.layers], pass, rows: plain }))
+          Effect.map(run(path.join(inputs["lm-finetune"].dir, ADAPTERS_DIR, v.name), [plain], `table1 ${v.name}`), ([pass]) => ({ name: v.name, layers: [...v.layers], pass, rows: plain }))
         )),
         { name: "prompting", layers: null, pass: prompting, rows: told }
       ]
