@@ -95,7 +95,7 @@ describe("crash safety (kill -9) and concurrent runs", () => {
     expect(r.code, r.stderr).toBe(0)
     straightSeconds = r.seconds
     straight = snapshot(store)
-    expect(straight.size).toBe(10)
+    expect(straight.size).toBe(11)
     const v = await Effect.runPromise(verifyStore(store))
     expect(v).toEqual({ checked: 10, problems: [] })
   })
@@ -153,8 +153,8 @@ describe("crash safety (kill -9) and concurrent runs", () => {
     const store = path.join(dir, "twice", "store")
     const r = await sweep(file, store, {}, undefined, ["--set", "seeds=[3,3]", "--concurrency", "2"])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr.split("\n").filter((l) => / computed in /.test(l))).toHaveLength(10)
-    expect(r.stderr.split("\n").filter((l) => / cache hit /.test(l))).toHaveLength(10)
+    expect(r.stderr.split("\n").filter((l) => / computed in /.test(l))).toHaveLength(11)
+    expect(r.stderr.split("\n").filter((l) => / cache hit /.test(l))).toHaveLength(11)
     expectSameStore(store, straight, "seeds [3, 3]")
   })
 

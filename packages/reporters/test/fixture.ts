@@ -170,7 +170,23 @@ export const makeReportInput = (o: FixtureOptions = {}): ReportInput => {
       ]
     },
     nmse: { k: 19, step: steps[nCk - 1], model: 0.012, leastSquares: 0.24, bayesOracle: 0.011, bayesOptimal: 0.01 },
-    artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" }
+    artifactKeys: { train: "a1b2c3d4e5f60718", activations: "0badc0ffee123456" },
+    // head importance: head c of layer 1 matters for concept c (8 heads)
+    heads: {
+      synthetic: {
+        step: steps[nCk - 1],
+        modes: ["zero", "mean"].map((ablation) => {
+          const grid = (c: number) => Array.from({ length: nLayers }, (_, l) => Array.from({ length: 8 }, (_, h) => (l === 1 && h === c ? 0.5 : 0.01 * rng.normal())))
+          const perConcept = concepts.map((label, c) => ({ label, lossChange: grid(c) }))
+          return {
+            ablation,
+            lossChange: Array.from({ length: nLayers }, (_, l) => Array.from({ length: 8 }, (_, h) => perConcept.reduce((a, p) => a + p.lossChange[l][h], 0) / concepts.length)),
+            perConcept,
+            topHead: concepts.map((label, c) => ({ label, layer: 1, head: c, lossChange: 0.5 }))
+          }
+        })
+      }
+    }
   }
   return {
     title: "ConceptScope · Part 1: sparse linear regression, 4 disjoint bases",
@@ -211,6 +227,7 @@ export const makeSparseInput = (): ReportInput => {
     summary: {
       ...full.summary,
       patching: null,
+      heads: undefined,
       artifactKeys: {},
       coupling: { ...full.summary.coupling, perBasis: full.summary.coupling.perBasis.map((b, i) => (i === 0 ? { ...b, rateCorrelation: NaN, pValue: NaN } : b)) }
     }

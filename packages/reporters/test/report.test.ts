@@ -49,7 +49,8 @@ describe("renderReport on a full synthetic run", () => {
       patching: input.patching.length * (4 * 4 + 4),
       error_vs_k: 4,
       pairwise_td: 3 * 12,
-      linear_probe: 3
+      linear_probe: 3,
+      heads: 4 * 12 * 8 // a cell per concept, layer and head
     }
     for (const f of FIGURES) {
       const svg = svgOf(f.name)
