@@ -97,7 +97,7 @@ describe("crash safety (kill -9) and concurrent runs", () => {
     straight = snapshot(store)
     expect(straight.size).toBe(11)
     const v = await Effect.runPromise(verifyStore(store))
-    expect(v).toEqual({ checked: 10, problems: [] })
+    expect(v).toEqual({ checked: 11, problems: [] })
   })
 
   // named points: (point, occurrence); the store commits evalset, probeset, train, evaluate, extract, probe, embed, patch, curves, report in that order
