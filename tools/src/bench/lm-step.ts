@@ -1,6 +1,19 @@
 import * as tf from "@tensorflow/tfjs"
-import { LmTrainer } from "@conceptscope/finetuners"
+import { type LmBatch, LmTrainer } from "@conceptscope/finetuners"
 import { llamaConfigJson, TrainableLlama } from "@conceptscope/model-runners"
+
+/** A fixed pseudo-random batch of B rows x T tokens over ids 4..V-1, every position scored (next token of a row of T + 1). */
+export function fixedBatch(B: number, T: number, V: number): LmBatch {
+  let x = 12345
+  const seq = Int32Array.from({ length: B * (T + 1) }, () => 4 + ((x = (x * 1103515245 + 12345) >>> 0) % (V - 4)))
+  const ids = new Int32Array(B * T) // [B*T] row-major
+  const targets = new Int32Array(B * T)
+  for (let b = 0; b < B; b++) {
+    ids.set(seq.subarray(b * (T + 1), b * (T + 1) + T), b * T)
+    targets.set(seq.subarray(b * (T + 1) + 1, (b + 1) * (T + 1)), b * T)
+  }
+  return { ids, targets, B, T }
+}
 
 /**
  * The embedded LM's training step (LmTrainer: forward, backward, clip, Adam), at the default size of
@@ -14,16 +27,7 @@ export function benchLmStep(opts: { steps: number; warmup: number; vocab?: numbe
   const config = llamaConfigJson({ nLayers: 6, dModel: 128, nHeads: 4, nKvHeads: 2, intermediate: 256, maxPositions: T, ropeTheta: 1e4 }, V, { bos: 1, eos: 2, pad: 0 })
   const model = TrainableLlama.init(config, 0)
   const trainer = new LmTrainer(model, { lr: 2e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0 }, 1)
-  // a fixed pseudo-random batch (every position scored), as the PyTorch side
-  let x = 12345
-  const seq = Int32Array.from({ length: B * (T + 1) }, () => 4 + ((x = (x * 1103515245 + 12345) >>> 0) % (V - 4)))
-  const ids = new Int32Array(B * T)
-  const targets = new Int32Array(B * T)
-  for (let b = 0; b < B; b++) {
-    ids.set(seq.subarray(b * (T + 1), b * (T + 1) + T), b * T)
-    targets.set(seq.subarray(b * (T + 1) + 1, (b + 1) * (T + 1)), b * T)
-  }
-  const batch = { ids, targets, B, T }
+  const batch = fixedBatch(B, T, V)
   for (let i = 0; i < opts.warmup; i++) trainer.update(batch)
   const t0 = performance.now()
   for (let i = 0; i < opts.steps; i++) trainer.update(batch)

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { LmTrainer } from "@conceptscope/finetuners"
 import { LORA_TARGETS, TrainableLlama } from "@conceptscope/model-runners"
+import { fixedBatch } from "./lm-step.js"
 
 /** The layers and batch of the LoRA benchmark: the first 4 of the ~100M checkpoint's 12 layers, 4 rows x 128 tokens. */
 export const LORA_BENCH = { layers: [0, 1, 2, 3], B: 4, T: 128, r: 16, alpha: 16, dropout: 0.1 } as const
@@ -18,16 +19,7 @@ export function benchLoraStep(opts: { dir: string; mode: "lora" | "full"; steps:
   if (opts.mode === "lora") model.attachLora({ r: LORA_BENCH.r, alpha: LORA_BENCH.alpha, dropout: LORA_BENCH.dropout, targets: LORA_TARGETS, layers: [...LORA_BENCH.layers] }, 0)
   else model.trainOnlyLayers([...LORA_BENCH.layers])
   const trainer = new LmTrainer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, 1)
-  const V = model.arch.dims.vocab
-  let x = 12345
-  const seq = Int32Array.from({ length: B * (T + 1) }, () => 4 + ((x = (x * 1103515245 + 12345) >>> 0) % (V - 4)))
-  const ids = new Int32Array(B * T)
-  const targets = new Int32Array(B * T)
-  for (let b = 0; b < B; b++) {
-    ids.set(seq.subarray(b * (T + 1), b * (T + 1) + T), b * T)
-    targets.set(seq.subarray(b * (T + 1) + 1, (b + 1) * (T + 1)), b * T)
-  }
-  const batch = { ids, targets, B, T }
+  const batch = fixedBatch(B, T, model.arch.dims.vocab)
   for (let i = 0; i < opts.warmup; i++) trainer.update(batch)
   const t0 = performance.now()
   for (let i = 0; i < opts.steps; i++) trainer.update(batch)
