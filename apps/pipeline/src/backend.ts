@@ -9,7 +9,7 @@ export class BackendStartError extends Data.TaggedError("BackendStartError")<{ r
 }
 
 /**
- * The tensor backend as a service: started on first use, once per process (tfjs-node-gpu > tfjs-node >
+ * The tensor backend as a service: started on first use, once per process (tfjs-node-gpu > webgpu on a GPU > tfjs-node >
  * wasm > cpu, or as overridden), and recorded by every stage that computes with it. A sweep whose
  * stages are all cached never starts it.
  */
@@ -22,7 +22,10 @@ export const TensorBackendLive = (pref: BackendPref = "auto") =>
       Effect.cached(
         Effect.tryPromise({
           try: () => initBackend(pref),
-          catch: (e) => new BackendStartError({ preference: pref, reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
+          catch: (e) => {
+            const reason = typeof (e as { reason?: unknown }).reason === "string" ? (e as { reason: string }).reason : e instanceof Error ? e.message : String(e)
+            return new BackendStartError({ preference: pref, reason: reason.split("\n")[0] })
+          }
         })
       ),
       (start) => ({ start })

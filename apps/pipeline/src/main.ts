@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG, type LoadedConfig, loadConfig } from "./config/load.js"
 import { readSuite } from "./config/suite.js"
 import { InProcessExecutor } from "./executor.js"
 
-const BACKENDS = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const
+const BACKENDS = ["auto", "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const
 
 const configOpt = Options.text("config").pipe(
   Options.withDescription("config file, or the name of a preset in apps/pipeline/configs (default: quick then llm/embedded; quick, emergence, emergence-fresh, overlapping, diversity, paper, llm/embedded, llm/llama-3.1-8b, ...)"),
@@ -41,13 +41,18 @@ interface SweepOptions {
 const sweepOne = (loaded: LoadedConfig, until: string | undefined, o: SweepOptions) =>
   Effect.gen(function* () {
     // loaded on demand, so that `validate` and `--help` start without stage code
-    const [{ sweep }, { TensorBackendLive }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
+    const [{ sweep }, { TensorBackendLive, useTensorBackend }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
     const name = loaded.experiment.configName(loaded.config)
     const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
     const waiting = (owner: LockOwner, kind: string, key: string) =>
       note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
     const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
-    return yield* sweep({ loaded, until, outDir: path.resolve(o.out) }).pipe(Effect.provide(layers))
+    // a GPU asked for by name is started before any stage runs: without it the sweep fails at once
+    const run = Effect.gen(function* () {
+      if (o.backend === "webgpu") yield* useTensorBackend
+      return yield* sweep({ loaded, until, outDir: path.resolve(o.out) })
+    })
+    return yield* run.pipe(Effect.provide(layers))
   })
 
 const stageNames = (l: LoadedConfig) => l.experiment.entries.map((e) => e.name)

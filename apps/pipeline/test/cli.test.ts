@@ -21,6 +21,22 @@ describe("CLI", () => {
     expect(storeListing(store)).toEqual([])
   })
 
+  it("--backend webgpu without any adapter fails in one line that says what to install, store untouched", () => {
+    const dir = tmp("cs-cli-")
+    const store = path.join(dir, "store")
+    fs.mkdirSync(store)
+    const file = writeConfig(dir, tinyConfig())
+    // no Vulkan driver visible to Dawn: the loader is pointed at a file that does not exist
+    const r = cli(["sweep", "--config", file, "--store", store, "--out", path.join(dir, "out"), "--backend", "webgpu"], { VK_ICD_FILENAMES: path.join(dir, "none.json"), VK_DRIVER_FILES: path.join(dir, "none.json") })
+    expect(r.status).toBe(1)
+    // the Vulkan loader and Dawn print their own warnings to stderr first; ours is one line, the last
+    const ours = r.stderr.trim().split("\n").filter((l) => l.startsWith("error:"))
+    expect(ours).toHaveLength(1)
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(ours[0])
+    expect(ours[0]).toMatch(/^error: backend webgpu: Dawn found no WebGPU adapter.*apt-get install -t bookworm-backports mesa-vulkan-drivers$/)
+    expect(storeListing(store)).toEqual([])
+  })
+
   it("validates a shipped preset", () => {
     const r = cli(["validate", "--config", "quick"])
     expect(r.status).toBe(0)

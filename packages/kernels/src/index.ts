@@ -20,4 +20,5 @@ export {
   fusedRope,
   type GatedAct
 } from "./overrides/fused.js"
-export { fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention.js"
+export { FUSED_KERNEL_NAMES } from "./overrides/fused.js"
+export { ATTENTION_KERNEL_NAMES, fusedAttention, fusedAttentionActive, fusedAttentionFits, fusedAttentionGrad } from "./overrides/attention.js"

@@ -5,29 +5,33 @@ import { installWasmKernels, nativeMatmulActive } from "@conceptscope/kernels"
 /**
  * Tensor backend selection and the few wasm-specific workarounds the models need.
  *
- * Order for "auto": tfjs-node-gpu (CUDA) > tfjs-node (libtensorflow) > wasm (XNNPACK, ships with npm) > cpu.
- * The two node packages are optional installs (they download libtensorflow while installing), so they
- * are tried through a dynamic `import()` and skipped cleanly when absent.
- * `CONCEPTSCOPE_BACKEND` (same names) replaces "auto"; an explicit argument wins over the variable.
- * On wasm it also installs the kernel replacements of @conceptscope/kernels: native ones over CBLAS when
- * the addon and a BLAS load (CONCEPTSCOPE_NATIVE=0 turns them off), else zero-copy Identity/Cast and a JS Sum.
+ * Order for "auto": tfjs-node-gpu (CUDA) > webgpu (a hardware adapter only) > tfjs-node (libtensorflow) >
+ * wasm (XNNPACK, ships with npm) > cpu. tfjs-node(-gpu) and webgpu's packages are optional installs, tried
+ * through a dynamic `import()` and skipped cleanly when absent.
+ * - webgpu (@conceptscope/webgpu: Dawn + tfjs-backend-webgpu + WGSL kernels) is taken by "auto" only on a
+ *   hardware adapter; a software one (lavapipe) only when asked for by name. Asked for by name, it never
+ *   falls back: without Dawn or an adapter it fails with what to install.
+ * - `CONCEPTSCOPE_BACKEND` (same names) replaces "auto"; an explicit argument wins over the variable.
+ * - On wasm it also installs the kernel replacements of @conceptscope/kernels: native ones over CBLAS when
+ *   the addon and a BLAS load (CONCEPTSCOPE_NATIVE=0 turns them off), else zero-copy Identity/Cast and a JS Sum.
  */
-export type BackendPref = "auto" | "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu"
+export type BackendPref = "auto" | "tfjs-node-gpu" | "webgpu" | "tfjs-node" | "wasm" | "cpu"
 
 export interface BackendInfo {
-  /** Our name for the backend: tfjs-node-gpu | tfjs-node | wasm | cpu. */
+  /** Our name for the backend: tfjs-node-gpu | webgpu | tfjs-node | wasm | cpu. */
   readonly name: Exclude<BackendPref, "auto">
   /** Why this one was chosen (which preference, which candidates failed). */
   readonly reason: string
 }
 
-const PREFS: ReadonlyArray<BackendPref> = ["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]
+const PREFS: ReadonlyArray<BackendPref> = ["auto", "tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"]
 type Concrete = Exclude<BackendPref, "auto">
 
 /** tfjs registers tfjs-node and tfjs-node-gpu under the same backend name. */
 const TF_NAME: Record<Concrete, string> = {
   "tfjs-node-gpu": "tensorflow",
   "tfjs-node": "tensorflow",
+  webgpu: "webgpu",
   wasm: "wasm",
   cpu: "cpu"
 }
@@ -35,13 +39,21 @@ const TF_NAME: Record<Concrete, string> = {
 // One initialisation per requested preference; tfjs's active backend is process-global anyway.
 const initialised = new Map<BackendPref, Promise<BackendInfo>>()
 
-async function tryBackend(name: Concrete): Promise<string | null> {
+/**
+ * Start one backend; null when it is active, else why not. `extra` receives what the backend line should
+ * add (the adapter, the kernels installed). webgpu with `hardwareOnly` refuses a software adapter.
+ */
+async function tryBackend(name: Concrete, hardwareOnly: boolean, extra: string[]): Promise<string | null> {
   try {
     if (name === "tfjs-node-gpu" || name === "tfjs-node") {
       const pkg = `@tensorflow/${name}`
       await import(/* @vite-ignore */ pkg)
     } else if (name === "wasm") {
       await import("@tensorflow/tfjs-backend-wasm")
+    } else if (name === "webgpu") {
+      const wg = await import("@conceptscope/webgpu")
+      extra.push(...(await wg.activateWebgpu({ hardwareOnly })))
+      return null
     }
     const ok = await tf.setBackend(TF_NAME[name])
     if (!ok) return `tf.setBackend("${TF_NAME[name]}") returned false`
@@ -49,7 +61,7 @@ async function tryBackend(name: Concrete): Promise<string | null> {
     return null
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e)
-    return msg.length > 160 ? msg.slice(0, 157) + "..." : msg
+    return msg.length > 240 ? msg.slice(0, 237) + "..." : msg
   }
 }
 
@@ -79,18 +91,20 @@ export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
     })
   }
   const p = (async (): Promise<BackendInfo> => {
-    // an explicit choice that is unavailable falls back down the same order
-    const order: Concrete[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]
-    const candidates = effective === "auto" ? order : order.slice(order.indexOf(effective as Concrete))
+    // an explicit choice that is unavailable falls back down the same order, except webgpu, which a user
+    // names to get the GPU: falling back to a CPU backend would hide that it is missing
+    const order: Concrete[] = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"]
+    const candidates = effective === "auto" ? order : effective === "webgpu" ? ["webgpu" as const] : order.slice(order.indexOf(effective as Concrete))
     const failures: string[] = []
     for (const c of candidates) {
-      const err = await tryBackend(c)
+      const extra: string[] = []
+      const err = await tryBackend(c, effective !== "webgpu", extra)
       if (err === null) {
-        const kernels = c === "wasm" ? `; ${installWasmKernels().reason}` : ""
+        if (c === "wasm") extra.push(installWasmKernels().reason)
         const reason =
           (failures.length === 0
             ? `${source}${effective === "auto" ? `, first available` : ""}`
-            : `${source}; unavailable: ${failures.join("; ")}`) + kernels
+            : `${source}; unavailable: ${failures.join("; ")}`) + extra.map((e) => `; ${e}`).join("")
         const info: BackendInfo = { name: c, reason }
         if (process.env.CONCEPTSCOPE_QUIET !== "1") {
           process.stderr.write(`[backend] using ${c} (${reason})\n`)
@@ -99,11 +113,15 @@ export function initBackend(pref: BackendPref = "auto"): Promise<BackendInfo> {
       }
       failures.push(`${c}: ${err}`)
     }
+    if (effective === "webgpu") throw new BackendError({ backend: "webgpu", reason: failures[0].slice("webgpu: ".length) })
     throw new BackendError({ backend: effective, reason: `none could be initialised: ${failures.join("; ")}` })
   })()
   initialised.set(effective, p)
   return p
 }
+
+/** True when the active tfjs backend is webgpu. */
+export const onWebgpu = (): boolean => tf.getBackend() === "webgpu"
 
 /** True when the active tfjs backend is wasm. */
 export const onWasm = (): boolean => tf.getBackend() === "wasm"

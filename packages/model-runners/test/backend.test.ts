@@ -21,6 +21,8 @@ describe("initBackend", () => {
     const a = await initBackend("auto")
     expect(a.name).toBe("wasm")
     expect(a.reason).toMatch(/tfjs-node-gpu/)
+    // lavapipe (installed where the webgpu suites run) is a software adapter: auto passes over it
+    expect(a.reason).toMatch(/webgpu: (.*\(software adapter\) is not a GPU; auto never picks it|Dawn found no WebGPU adapter)/)
     expect(await initBackend("auto")).toBe(a)
     const w = await initBackend("wasm")
     expect(w.name).toBe("wasm")
@@ -39,6 +41,21 @@ describe("initBackend", () => {
     delete process.env.CONCEPTSCOPE_BACKEND
     expect((await initBackend("wasm")).name).toBe("wasm")
     expect(tf.getBackend()).toBe("wasm")
+  })
+})
+
+describe.skipIf(process.env.CONCEPTSCOPE_SKIP_WEBGPU === "1")("webgpu by name", () => {
+  it("takes the software adapter that auto passes over, names it, installs the WGSL kernels, and reads back synchronously", async () => {
+    const g = await initBackend("webgpu")
+    expect(g.name).toBe("webgpu")
+    expect(tf.getBackend()).toBe("webgpu")
+    expect(g.reason).toMatch(/adapter .+; 13 WGSL kernels/)
+    const a = tf.tensor2d([1, 2, 3, 4], [2, 2])
+    const b = tf.matMul(a, a)
+    expect(Array.from(b.dataSync())).toEqual([7, 10, 15, 22]) // dataSync: the pumped buffer map, no OffscreenCanvas
+    expect(await b.array()).toEqual([[7, 10], [15, 22]])
+    tf.dispose([a, b])
+    expect((await initBackend("wasm")).name).toBe("wasm")
   })
 })
 

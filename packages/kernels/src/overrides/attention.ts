@@ -19,6 +19,9 @@ import { addKernel, offsetOf } from "../wasm-backend.js"
 export const PARALLEL_MACS = 2 ** 23
 export const ATTENTION = { forward: "CsAttention", backward: "CsAttentionGrad" } as const
 
+/** The attention kernels' names, for other backends that register the same contracts. */
+export const ATTENTION_KERNEL_NAMES = ATTENTION
+
 export function installAttention(addon: KernelsAddon, threads: BlasThreads): string[] {
   addKernel(ATTENTION.forward, ({ inputs, backend, attrs }) => {
     const { q, k, v, mask } = inputs as Record<string, tf.TensorInfo>

@@ -23,6 +23,9 @@ export const FUSED = {
   crossEntropyGrad: "CsCrossEntropyGrad"
 } as const
 
+/** The fused kernels' names, for other backends that register the same contracts (the WGSL ones of @conceptscope/webgpu). */
+export const FUSED_KERNEL_NAMES = FUSED
+
 /** The gated activations fusedGatedAct computes, with the addon's kind codes. */
 export const GATED_ACTS = { silu: 0, gelu_tanh: 1 } as const
 export type GatedAct = keyof typeof GATED_ACTS
