@@ -10,6 +10,10 @@
  *   time and as a ratio to `node -e 0` in the same run (tools/src/bench/cli.ts; the quick store is filled
  *   first when it is not complete).
  * - integrity: the commit's hashing of every file and `verify`, each as a ratio to writing the same bytes.
+ * - `--backend NAME` (webgpu): the quick and paper training steps, the ~100M Llama forward and TD on that
+ *   backend, each beside the same measurement on wasm (+ native kernels) from the same run, with
+ *   tf.memory() after each (tools/src/bench-backend-child.ts, one process per measurement); only this
+ *   section runs.
  * Not a test: numbers depend on the machine. `--quick` shortens every measurement; `--only=memory,train,td,store,integrity,cli`
  * runs some sections.
  */
@@ -26,6 +30,8 @@ import { benchTD } from "./bench/td.js"
 import { benchCli } from "./bench/cli.js"
 import { benchIntegrity } from "./bench/integrity.js"
 import { benchTrainStep } from "./bench/train-step.js"
+import { spawnSync } from "node:child_process"
+import { makeTinyCheckpoint } from "./tiny-checkpoints/index.js"
 
 const short = process.argv.includes("--quick")
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")
@@ -59,7 +65,31 @@ function rawIo(bytes: number, dir: string): { writeMBs: number; readMBs: number 
   return { writeMBs: bytes / 1e6 / w, readMBs: bytes / 1e6 / r }
 }
 
+/** `--backend NAME`: each measurement on NAME and on wasm, in child processes. */
+async function backendRows(name: string): Promise<void> {
+  const dir = path.join(os.tmpdir(), "conceptscope-bench-llama3-100m")
+  if (!fs.existsSync(path.join(dir, "model.safetensors"))) await makeTinyCheckpoint({ arch: "llama3", size: "100m", out: dir, seed: 1 })
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), "bench-backend-child.ts")
+  const labels: Record<string, string> = { quick: "train step, quick model", paper: "train step, paper model", lm: "llama-100m forward (4 x 128, in memory)", td: "TD 700 x 4096 (LOO 10-NN)" }
+  for (const what of ["quick", "paper", "lm", "td"]) {
+    const got = ["wasm", name].map((b) => {
+      const p = spawnSync(process.execPath, [...process.execArgv, child, "--backend", b, "--what", what, "--model", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+      if (p.status !== 0) throw new Error(`bench-backend-child --backend ${b} --what ${what} failed (exit ${p.status})`)
+      return JSON.parse(p.stdout.trim().split("\n").at(-1) as string) as { backend: string; reason: string; ms: number; tensors: number; bytes: number; gpuBytes: number | null }
+    })
+    const [cpu, other] = got
+    if (what === "quick") for (const g of got) row("backend", g.backend, g.reason)
+    const mem = (g: (typeof got)[number]) => `${g.tensors} tensors, ${(g.bytes / 2 ** 20).toFixed(1)} MB held${g.gpuBytes === null ? "" : ` (${(g.gpuBytes / 2 ** 20).toFixed(1)} MB on the GPU)`}`
+    row(`${labels[what]}, wasm`, `${cpu.ms.toFixed(1)} ms`, mem(cpu), "1.00x (baseline)")
+    row(`${labels[what]}, ${other.backend}`, `${other.ms.toFixed(1)} ms`, mem(other), `${(other.ms / cpu.ms).toFixed(2)}x wasm's time`)
+  }
+  console.log("\n| measurement | value | note | ratio |\n|---|---|---|---|")
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`)
+}
+
 const main = async () => {
+  const other = process.argv.find((a, i) => process.argv[i - 1] === "--backend")
+  if (other !== undefined) return backendRows(other)
   const info = await initBackend()
   row("backend", info.name, info.reason)
   const quick = await modelOf("quick")

@@ -16,6 +16,18 @@ type Run = (backend: WebgpuBackendLike, inputs: Record<string, tf.TensorInfo>, a
 
 const DIMS = "Tq : i32, Tk : i32, N : i32, dh : i32, G : i32,"
 
+// the (n, i) row of a [N, Tq, Tk] program: its product, query, key/value product and offset
+const ROW_OF_P = `
+  let n = row() / uniforms.Tq;
+  let qi = row() % uniforms.Tq;
+  let kv = n / uniforms.G;
+  let nkv = uniforms.N / uniforms.G;
+  let base = row() * uniforms.Tk;`
+
+/** A row program with one workgroup per (n, i) row of a [N, Tq, Tk] output. */
+const pRows = (key: string, inputs: string[], N: number, Tq: number, Tk: number, uniforms: string, body: string) =>
+  rows({ key, inputs, outShape: [N, Tq, Tk], rows: N * Tq, width: Tk, uniforms: `${DIMS} ${uniforms}`, body: `${ROW_OF_P}\n${body}` })
+
 function dims(q: tf.TensorInfo, k: tf.TensorInfo) {
   const [Tq, N, dh] = q.shape
   const [Tk, Nkv] = k.shape
@@ -28,20 +40,15 @@ export const attention: Run = (backend, { q, k, v, mask }, attrs) => {
   const u = [i(Tq), i(Tk), i(N), i(dh), i(G)]
   const P = runRows(
     backend,
-    rows({
-      key: "attn_p",
-      inputs: ["q", "k", "mask"],
-      outShape: [N, Tq, Tk],
-      rows: N * Tq,
-      width: Tk,
-      uniforms: `${DIMS} M : i32, scale : f32, cap : f32,`,
-      body: `
-        let n = row() / uniforms.Tq;
-        let qi = row() % uniforms.Tq;
-        let kv = n / uniforms.G;
-        let nkv = uniforms.N / uniforms.G;
+    pRows(
+      "attn_p",
+      ["q", "k", "mask"],
+      N,
+      Tq,
+      Tk,
+      "M : i32, scale : f32, cap : f32,",
+      `
         let ms = n / (uniforms.N / uniforms.M);
-        let base = row() * uniforms.Tk;
         var m = -3.402823e+38;
         for (var j = lane(); live && j < uniforms.Tk; j += WG) {
           var s = 0.0;
@@ -63,7 +70,7 @@ export const attention: Run = (backend, { q, k, v, mask }, attrs) => {
         }
         let total = wgSum(sum);
         for (var j = lane(); live && j < uniforms.Tk; j += WG) { result[base + j] = result[base + j] / total; }`
-    }) as never,
+    ) as never,
     N * Tq,
     [q, k, mask],
     [...u, i(M), f(attrs.scale as number), f((attrs.softcap as number) ?? 0)]
@@ -99,19 +106,14 @@ export const attentionGrad: Run = (backend, { dz, q, k, v, P }, attrs) => {
   // dS = P (dP - rowsum(P dP)) scale with dP = dz_n v^T, one workgroup per (n, i)
   const dS = runRows(
     backend,
-    rows({
-      key: "attn_ds",
-      inputs: ["dz", "v", "P"],
-      outShape: [N, Tq, Tk],
-      rows: N * Tq,
-      width: Tk,
-      uniforms: `${DIMS} scale : f32,`,
-      body: `
-        let n = row() / uniforms.Tq;
-        let qi = row() % uniforms.Tq;
-        let kv = n / uniforms.G;
-        let nkv = uniforms.N / uniforms.G;
-        let base = row() * uniforms.Tk;
+    pRows(
+      "attn_ds",
+      ["dz", "v", "P"],
+      N,
+      Tq,
+      Tk,
+      "scale : f32,",
+      `
         var acc = 0.0;
         for (var j = lane(); live && j < uniforms.Tk; j += WG) {
           var s = 0.0;
@@ -123,7 +125,7 @@ export const attentionGrad: Run = (backend, { dz, q, k, v, P }, attrs) => {
         }
         let rs = wgSum(acc);
         for (var j = lane(); live && j < uniforms.Tk; j += WG) { result[base + j] = P[base + j] * (result[base + j] - rs) * uniforms.scale; }`
-    }) as never,
+    ) as never,
     N * Tq,
     [dz, v, P],
     [...u, f(scale)]

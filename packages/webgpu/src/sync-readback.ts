@@ -19,9 +19,13 @@ interface Pending {
   readonly fn: (...args: unknown[]) => void
   readonly args: unknown[]
   done: boolean
+  /** A real immediate will run it (false for ticks scheduled while a read pumps). */
+  scheduled: boolean
 }
 const pending = new Set<Pending>()
 let installed = false
+let pumping = false
+let realSetImmediate: typeof setImmediate
 
 const isNative = (fn: unknown): boolean => typeof fn === "function" && Function.prototype.toString.call(fn).includes("[native code]")
 
@@ -30,11 +34,14 @@ export function installDawnPump(): void {
   if (installed) return
   installed = true
   const real = globalThis.setImmediate
+  realSetImmediate = real
   const wrapped = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
     if (!isNative(fn)) return real(fn, ...args)
-    const entry: Pending = { fn, args, done: false }
+    // while a read pumps, Dawn reschedules its tick after every run: keep it in the set only, or the
+    // event loop would collect one dead immediate per tick of a long wait
+    const entry: Pending = { fn, args, done: false, scheduled: !pumping }
     pending.add(entry)
-    return real(() => runEntry(entry))
+    return pumping ? undefined : real(() => runEntry(entry))
   }) as unknown as typeof setImmediate
   Object.assign(wrapped, real) // keeps util.promisify.custom and friends
   globalThis.setImmediate = wrapped
@@ -53,6 +60,21 @@ function pumpOnce(): boolean {
   for (const e of [...pending]) runEntry(e)
   return true
 }
+
+/** Hand the ticks Dawn scheduled during a pumped read back to the event loop. */
+function endPumping(): void {
+  pumping = false
+  for (const e of pending) {
+    if (e.scheduled) continue
+    e.scheduled = true
+    realSetImmediate(() => runEntry(e))
+  }
+}
+
+// between ticks the read sleeps (Atomics.wait, no event loop), 20 us doubling to 1 ms: the GPU, or
+// lavapipe's threads on a CPU, get the core instead of a spinning loop
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+const sleepMs = (ms: number) => Atomics.wait(sleeper, 0, 0, ms)
 
 interface TensorData {
   values: unknown
@@ -75,7 +97,7 @@ interface StagingBuffer {
   unmap(): void
 }
 
-const STALL_LIMIT = 2_000_000
+const STALL_LIMIT = 100_000
 
 /** Replace WebGPUBackend's readSync with a pumped buffer map where OffscreenCanvas is missing. */
 export function patchReadSync(proto: { readSync: (dataId: object) => unknown }): void {
@@ -96,11 +118,19 @@ export function patchReadSync(proto: { readSync: (dataId: object) => unknown }):
     staging.mapAsync(g.GPUMapMode.READ).catch((e) => {
       failure = e
     })
-    let idle = 0
-    while (staging.mapState !== "mapped") {
-      if (failure !== null || staging.mapState === "unmapped") throw new Error(`webgpu readSync: mapping the staging buffer failed (${String(failure)})`)
-      if (pumpOnce()) idle = 0
-      else if (++idle > STALL_LIMIT) throw new Error("webgpu readSync: Dawn scheduled no progress for the buffer map; read with the asynchronous data() instead")
+    pumping = true
+    try {
+      let idle = 0
+      let nap = 0.02
+      while (staging.mapState !== "mapped") {
+        if (failure !== null || staging.mapState === "unmapped") throw new Error(`webgpu readSync: mapping the staging buffer failed (${String(failure)})`)
+        if (!pumpOnce() && ++idle > STALL_LIMIT) throw new Error("webgpu readSync: Dawn scheduled no progress for the buffer map; read with the asynchronous data() instead")
+        if ((staging.mapState as string) === "mapped") break
+        sleepMs(nap)
+        nap = Math.min(1, nap * 2)
+      }
+    } finally {
+      endPumping()
     }
     const bytes = staging.getMappedRange().slice(0)
     staging.unmap()
