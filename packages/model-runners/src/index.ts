@@ -1,4 +1,4 @@
-export { initBackend, matmul, onWasm, type BackendInfo, type BackendPref } from "./backend.js"
+export { initBackend, matmul, onWasm, onWebgpu, type BackendInfo, type BackendPref } from "./backend.js"
 export { selfAttention } from "./channel-matmul.js"
 export {
   RegressionTransformer,

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs"
-import { describeAdapter, startDawn, WebgpuUnavailable } from "./dawn.js"
+import { describeAdapter, noHardwareGpu, startDawn, WebgpuUnavailable } from "./dawn.js"
 import { installWebgpuKernels } from "./install.js"
 import { patchReadSync } from "./sync-readback.js"
 
@@ -9,6 +9,8 @@ import { patchReadSync } from "./sync-readback.js"
  * what to install, when Dawn or an adapter is missing, and when `hardwareOnly` meets a software adapter.
  */
 export async function activateWebgpu(opts: { readonly hardwareOnly: boolean }): Promise<string[]> {
+  const noGpu = opts.hardwareOnly ? noHardwareGpu() : null
+  if (noGpu !== null) throw new WebgpuUnavailable(noGpu)
   const adapter = await startDawn()
   if (adapter.software && opts.hardwareOnly) throw new WebgpuUnavailable(`${describeAdapter(adapter)} is not a GPU; auto never picks it (--backend webgpu does)`)
   try {

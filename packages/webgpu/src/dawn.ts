@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import { installDawnPump } from "./sync-readback.js"
 
 /**
@@ -43,6 +44,20 @@ interface AdapterLike {
 }
 interface GpuLike {
   requestAdapter(opts?: { powerPreference?: "high-performance" | "low-power" }): Promise<AdapterLike | null>
+}
+
+/**
+ * Why this machine has no hardware GPU for Dawn to find, or null when it may have one. On Linux a GPU
+ * driver exposes a device node (/dev/dri/renderD* for Mesa and AMD/Intel, /dev/nvidia* for NVIDIA,
+ * /dev/dxg under WSL2); without one Dawn can only find a software adapter, so "auto" does not load Dawn
+ * at all (loading it costs start-up time, and Mesa's lavapipe prints limit warnings on stderr). Other
+ * platforms are probed.
+ */
+export function noHardwareGpu(dev = "/dev", platform: string = process.platform): string | null {
+  if (platform !== "linux") return null
+  const dri = fs.existsSync(`${dev}/dri`) ? fs.readdirSync(`${dev}/dri`).filter((f) => f.startsWith("renderD")) : []
+  if (dri.length > 0 || ["nvidia0", "nvidiactl", "dxg"].some((f) => fs.existsSync(`${dev}/${f}`))) return null
+  return "no GPU device node (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): only a software adapter could be found, which auto never picks (--backend webgpu does)"
 }
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe/i

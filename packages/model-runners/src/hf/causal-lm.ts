@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import * as os from "node:os"
+import { onWebgpu } from "../backend.js"
 import { ForwardError, ModelConfigError } from "../errors.js"
 import { allFinite, describeStreamHook } from "../finite.js"
 import { HookRunner, type ForwardOptions } from "../hook-points.js"
@@ -20,14 +21,24 @@ import { filledTensor, type StagePrefetch, stagePrefetch } from "./stage-prefetc
  *   applied to the whole batch's residual stream, and freed, so peak memory is about three layers (the
  *   one computing and the next one, read on a reader thread meanwhile: stage-prefetch.ts) plus the
  *   streams. Same code path, same numbers.
- * - "auto" (default): memory when the float32 weights fit in `memoryBudgetBytes` (default: half the
- *   free RAM, at most 3 GB: the wasm32 heap holds 4 GB), else streamed.
+ * - "auto" (default): memory when the float32 weights fit in `memoryBudgetBytes`, else streamed. Default
+ *   budget: on webgpu `CONCEPTSCOPE_GPU_MEMORY_GB` (WebGPU cannot tell a device's memory; default 12),
+ *   elsewhere half the free RAM, at most 3 GB (the wasm32 heap holds 4 GB). In memory mode on webgpu
+ *   the weights are uploaded once.
  *
  * Batches: `ids` [B][T] with an optional 0/1 `attentionMask` [B][T] (left or right padding). Position
  * ids are cumsum(mask) - 1, so a padded prompt gets the positions it has alone, and padded keys are
  * masked: results at real tokens equal running each prompt alone.
  */
 export type ExecutionMode = "auto" | "memory" | "streamed"
+
+/** The in-memory budget of "auto" mode (see above). */
+function defaultBudget(): number {
+  if (!onWebgpu()) return Math.min(os.freemem() / 2, 3 * 2 ** 30)
+  const gb = Number(process.env.CONCEPTSCOPE_GPU_MEMORY_GB ?? "12")
+  if (!(gb > 0)) throw new ForwardError({ field: "CONCEPTSCOPE_GPU_MEMORY_GB", reason: `${process.env.CONCEPTSCOPE_GPU_MEMORY_GB} is not a positive number of GB` })
+  return gb * 2 ** 30
+}
 
 export interface LoadOptions {
   readonly mode?: ExecutionMode
@@ -97,7 +108,7 @@ export class CausalLM {
     const ckpt = HfCheckpoint.open(dir)
     try {
       const arch = architectureFor(dir, ckpt.config, ckpt.names())
-      const budget = opts.memoryBudgetBytes ?? Math.min(os.freemem() / 2, 3 * 2 ** 30)
+      const budget = opts.memoryBudgetBytes ?? defaultBudget()
       const mode = opts.mode === undefined || opts.mode === "auto" ? (ckpt.float32Bytes() <= budget ? "memory" : "streamed") : opts.mode
       const all = [...arch.embedWeights(), ...Array.from({ length: arch.dims.nLayers }, (_, l) => arch.layerWeights(l)).flat(), ...arch.finalWeights()]
       checkInventory(ckpt, arch, all) // layer count and unused tensors
