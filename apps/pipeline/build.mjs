@@ -14,7 +14,7 @@ const root = path.resolve(here, "../..")
 const { computeFingerprints } = await tsImport("./src/experiment/code-version.ts", import.meta.url)
 const fingerprints = computeFingerprints(root)
 
-const EXTERNAL = ["@tensorflow/*", "@conceptscope/kernels", "webgpu", "@resvg/resvg-js", "vega", "vega-lite", "@huggingface/tokenizers", "umap-js", "ml-matrix", "hyparquet"]
+const EXTERNAL = ["@tensorflow/*", "@conceptscope/kernels", "webgpu", "bullmq", "ioredis", "@resvg/resvg-js", "vega", "vega-lite", "@huggingface/tokenizers", "umap-js", "ml-matrix", "hyparquet"]
 
 const out = path.join(here, "dist")
 const tmp = `${out}.tmp-${process.pid}`

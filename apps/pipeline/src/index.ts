@@ -10,7 +10,7 @@ export { configDir, configPath, DEFAULT_CONFIG, type LoadedConfig, loadConfig } 
 export { DEFAULT_EXPERIMENT, EXPERIMENTS } from "./experiments/index.js"
 export { synthetic } from "./experiments/synthetic.js"
 export { cellTask, positionIndex, resolvePosition, type SyntheticConfig, SyntheticConfigSchema, syntheticConfigIssues } from "./experiments/synthetic-config.js"
-export { InProcessExecutor, SweepExecutor, type SweepExecutorService } from "./executor.js"
+export { type FailedCell, InProcessExecutor, type SweepCells, SweepCellsFailed, SweepExecutor, type SweepExecutorService, type SweepRun } from "./executor.js"
 export { sweep, type SweepOptions, type SweepOutcome } from "./sweep.js"
 export { BackendStartError, TensorBackend, TensorBackendLive, useTensorBackend } from "./backend.js"
 export { readEmbeddings, readErrorCurves, readPatching, readTD, readTrainingCurves } from "./stages/shared/tables.js"

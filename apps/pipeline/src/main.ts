@@ -4,6 +4,8 @@ import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { isMainThread, workerData } from "node:worker_threads"
 import { DEFAULT_CONFIG, type LoadedConfig, loadConfig } from "./config/load.js"
 import { readSuite } from "./config/suite.js"
 import { InProcessExecutor } from "./executor.js"
@@ -28,6 +30,18 @@ const backendOf = (name: string) =>
     : Effect.fail(new ParamsError({ file: process.env.CONCEPTSCOPE_BACKEND === name ? "CONCEPTSCOPE_BACKEND" : "--backend", field: name, reason: `not a backend (${BACKENDS.join(", ")})` }))
 const untilOpt = Options.text("until").pipe(Options.withDescription("stop after this stage (and the stages it needs); default: the report"), Options.optional)
 const concurrencyOpt = Options.integer("concurrency").pipe(Options.withDescription("cells run at once in this process"), Options.withDefault(1))
+const EXECUTORS = ["in-process", "bullmq"] as const
+const executorOpt = Options.choice("executor", EXECUTORS).pipe(
+  Options.withDescription("in-process (default), or bullmq: every stage a job on Redis for `conceptscope worker` processes on any machine sharing --store"),
+  Options.withDefault("in-process" as const)
+)
+const redisOpt = Options.text("redis").pipe(Options.withDescription("Redis URL of the job queue (or $CONCEPTSCOPE_REDIS), e.g. redis://127.0.0.1:6379"), Options.optional)
+/** The Redis URL of --redis or $CONCEPTSCOPE_REDIS, or a ParamsError naming --redis. */
+const redisOf = (o: Option.Option<string>) =>
+  Option.match(Option.orElse(o, () => Option.fromNullable(process.env.CONCEPTSCOPE_REDIS)), {
+    onSome: (url) => Effect.succeed(url),
+    onNone: () => Effect.fail(new ParamsError({ file: "--redis", field: "(missing)", reason: "the job queue's Redis URL is needed (--redis redis://HOST:PORT or $CONCEPTSCOPE_REDIS)" }))
+  })
 
 interface SweepOptions {
   readonly set: readonly string[]
@@ -35,18 +49,23 @@ interface SweepOptions {
   readonly out: string
   readonly backend: (typeof BACKENDS)[number]
   readonly concurrency: number
+  /** the BullMQ queue's Redis URL, or null for the in-process executor */
+  readonly redis: string | null
 }
 
 /** Sweep one config through `until` (default: its report); returns the report paths. */
 const sweepOne = (loaded: LoadedConfig, until: string | undefined, o: SweepOptions) =>
   Effect.gen(function* () {
     // loaded on demand, so that `validate` and `--help` start without stage code
-    const [{ sweep }, { TensorBackendLive, useTensorBackend }] = yield* Effect.promise(() => Promise.all([import("./sweep.js"), import("./backend.js")]))
+    const [{ sweep }, { TensorBackendLive, useTensorBackend }, { BullmqExecutor }] = yield* Effect.promise(() =>
+      Promise.all([import("./sweep.js"), import("./backend.js"), o.redis === null ? { BullmqExecutor: null } : import("./queue/bullmq-executor.js")])
+    )
     const name = loaded.experiment.configName(loaded.config)
     const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
     const waiting = (owner: LockOwner, kind: string, key: string) =>
       note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
-    const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(o.backend), InProcessExecutor(o.concurrency))
+    const executor = o.redis !== null && BullmqExecutor !== null ? BullmqExecutor({ redis: o.redis }) : InProcessExecutor(o.concurrency)
+    const layers = Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(o.backend), executor)
     // a GPU asked for by name is started before any stage runs: without it the sweep fails at once
     const run = Effect.gen(function* () {
       if (o.backend === "webgpu") yield* useTensorBackend
@@ -59,11 +78,12 @@ const stageNames = (l: LoadedConfig) => l.experiment.entries.map((e) => e.name)
 
 const sweepCmd = Command.make(
   "sweep",
-  { config: configOpt, set: setOpt, store: storeOpt, out: outOpt, backend: backendOpt, until: untilOpt, concurrency: concurrencyOpt },
+  { config: configOpt, set: setOpt, store: storeOpt, out: outOpt, backend: backendOpt, until: untilOpt, concurrency: concurrencyOpt, executor: executorOpt, redis: redisOpt },
   (o) =>
     Effect.gen(function* () {
       const t0 = performance.now()
       const backend = yield* backendOf(o.backend)
+      const redis = o.executor === "bullmq" ? yield* redisOf(o.redis) : null
       if (o.concurrency < 1) return yield* Effect.fail(new ParamsError({ file: "--concurrency", field: String(o.concurrency), reason: "at least 1 cell at a time" }))
       const until = Option.getOrUndefined(o.until)
       const suite = yield* Effect.try({ try: () => readSuite(o.config), catch: (e) => e as ParamsError })
@@ -77,7 +97,7 @@ const sweepCmd = Command.make(
           new ParamsError({ file: "--until", field: until, reason: `not a stage of ${members.map((l) => `experiment ${l.experiment.name} (${stageNames(l).join(", ")})`).join(" or ")}` })
         )
       const reports: string[] = []
-      for (const loaded of runs) reports.push(...(yield* sweepOne(loaded, until, { ...o, backend })).reports)
+      for (const loaded of runs) reports.push(...(yield* sweepOne(loaded, until, { ...o, backend, redis })).reports)
       const secs = ((performance.now() - t0) / 1000).toFixed(1)
       if (reports.length) {
         yield* Console.log(`Report${reports.length > 1 ? "s" : ""} (${secs}s):`)
@@ -147,7 +167,42 @@ const dumpCmd = Command.make(
     })
 )
 
-const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd, verifyCmd, dumpCmd])), {
+const QUEUES = ["model", "cpu"] as const
+const workerCmd = Command.make(
+  "worker",
+  {
+    redis: redisOpt,
+    store: Options.text("store").pipe(Options.withDescription("artifact store shared with the producer (default: the sweep's, .conceptscope/store/<config name>, or $CONCEPTSCOPE_STORE)"), Options.optional),
+    queues: Options.text("queues").pipe(Options.withDescription("comma-separated stage kinds to take: model (stages that run a model), cpu (the rest)"), Options.withDefault("model,cpu")),
+    concurrency: Options.integer("concurrency").pipe(Options.withDescription("jobs at once per queue, each on its own thread"), Options.withDefault(1)),
+    backend: backendOpt,
+    lockMs: Options.integer("lock-ms").pipe(Options.withDescription("job lock: a dead worker's job runs again on another after about this long"), Options.withDefault(30000)),
+    name: Options.text("name").pipe(Options.withDescription("this worker's name in `status` (default host:pid)"), Options.optional)
+  },
+  (o) =>
+    Effect.gen(function* () {
+      const redis = yield* redisOf(o.redis)
+      const backend = yield* backendOf(o.backend)
+      const queues = o.queues.split(",").map((q) => q.trim())
+      const bad = queues.find((q) => !(QUEUES as readonly string[]).includes(q))
+      if (bad !== undefined || queues.length === 0) return yield* Effect.fail(new ParamsError({ file: "--queues", field: bad ?? "(empty)", reason: `not a queue (${QUEUES.join(", ")})` }))
+      if (o.concurrency < 1) return yield* Effect.fail(new ParamsError({ file: "--concurrency", field: String(o.concurrency), reason: "at least 1 job at a time" }))
+      if (o.lockMs < 1000) return yield* Effect.fail(new ParamsError({ file: "--lock-ms", field: String(o.lockMs), reason: "at least 1000 ms" }))
+      const { runWorker, defaultWorkerName } = yield* Effect.promise(() => import("./queue/worker.js"))
+      const name = Option.getOrElse(o.name, defaultWorkerName)
+      yield* runWorker({ redis, store: Option.getOrNull(o.store), queues: queues as (typeof QUEUES)[number][], concurrency: o.concurrency, backend, lockMs: o.lockMs, name, entry: fileURLToPath(import.meta.url) })
+    })
+)
+
+const statusCmd = Command.make("status", { redis: redisOpt }, (o) =>
+  Effect.gen(function* () {
+    const redis = yield* redisOf(o.redis)
+    const { queueStatus } = yield* Effect.promise(() => import("./queue/status.js"))
+    for (const line of yield* queueStatus(redis)) yield* Console.log(line)
+  })
+)
+
+const cli = Command.run(Command.make("conceptscope").pipe(Command.withSubcommands([sweepCmd, validateCmd, verifyCmd, dumpCmd, workerCmd, statusCmd])), {
   name: "conceptscope",
   version: "0.1.0"
 })
@@ -190,4 +245,6 @@ const program = Console.consoleWith((console) => Effect.suspend(() => cli(proces
   )
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+// a worker thread of `conceptscope worker` (queue/thread-pool.ts) runs stage jobs, not the CLI
+if (!isMainThread && (workerData as { role?: string } | null)?.role === "conceptscope-stage-thread") await import("./queue/stage-thread.js")
+else NodeRuntime.runMain(program, { disableErrorReporting: true })

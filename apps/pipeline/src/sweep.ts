@@ -4,9 +4,9 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { LoadedConfig } from "./config/load.js"
-import { type CellResult, runCell } from "./experiment/run-cell.js"
+import type { CellResult } from "./experiment/run-cell.js"
 import { cellReportDir, stagesThrough } from "./experiment/table.js"
-import { SweepExecutor } from "./executor.js"
+import { SweepCellsFailed, SweepExecutor } from "./executor.js"
 
 export interface SweepOptions {
   readonly loaded: LoadedConfig
@@ -50,8 +50,10 @@ export const sweep = (opts: SweepOptions) =>
     const left = yield* cleanLeftovers(store.root)
     if (left.removed.length) note("store", `removed ${left.removed.length} leftover(s) of interrupted runs: ${left.removed.map((p) => path.relative(store.root, p)).join(", ")}`)
     if (left.resumable.length) note("store", `${left.resumable.length} interrupted computation(s) kept to resume: ${left.resumable.map((p) => path.relative(store.root, p)).join(", ")}`)
-    const results = yield* executor.runAll(cells.map((cell) => runCell(experiment, cell, { until, file })))
-    if (!stagesThrough(experiment, until).includes(experiment.report)) return { cells: results, reports: [] } satisfies SweepOutcome
+    const { results, failed } = yield* executor.runCells({ experiment, config, cells, until, file })
+    // the completed cells' reports are written first; then a failed cell fails the sweep
+    const finish = (o: SweepOutcome) => (failed.length > 0 ? Effect.fail(new SweepCellsFailed({ failed, total: cells.length })) : Effect.succeed(o))
+    if (!stagesThrough(experiment, until).includes(experiment.report)) return yield* finish({ cells: results, reports: [] })
     const dirs: { seed: number; label?: string; dir: string }[] = []
     for (const cell of results) {
       const dir = path.join(opts.outDir, name, cellReportDir(cell))
@@ -69,8 +71,8 @@ export const sweep = (opts: SweepOptions) =>
       dirs.push({ seed: cell.seed, label: cell.label, dir })
     }
     const reports = dirs.map((d) => path.join(d.dir, experiment.reportFile ?? "report.html"))
-    if (!experiment.summarize) return { cells: results, reports } satisfies SweepOutcome
+    if (!experiment.summarize || dirs.length === 0) return yield* finish({ cells: results, reports })
     const summary = yield* experiment.summarize(config, dirs, path.join(opts.outDir, name))
-    note("report", `${summary.line}; ${summary.path}`)
-    return { cells: results, reports, summary: summary.path } satisfies SweepOutcome
+    note("report", `${summary.line}${failed.length > 0 ? ` (${failed.length} failed cell(s) left out)` : ""}; ${summary.path}`)
+    return yield* finish({ cells: results, reports, summary: summary.path })
   })

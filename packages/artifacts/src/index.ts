@@ -3,7 +3,7 @@
  * Parquet codec their data files use.
  */
 export { ParamsError, StageError, StoreError } from "./errors.js"
-export { artifactKey } from "./canonical.js"
+export { artifactKey, canonicalJson, sha256Hex } from "./canonical.js"
 export { decodeParams } from "./decode.js"
 export type { ArtifactRef, FileEntry, Manifest } from "./manifest.js"
 export { ArtifactStore, ArtifactStoreLive, type ArtifactStoreService, type StoreOptions } from "./store.js"
@@ -12,6 +12,7 @@ export type { LockOwner } from "./key-lock.js"
 export {
   defineStage,
   NoMeta,
+  lookupStage,
   runStage,
   stageKey,
   type AnyStage,

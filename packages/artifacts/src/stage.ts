@@ -159,3 +159,21 @@ export const runStage = <P, PI, In extends Record<string, ArtifactRef>, M, MI, E
     const meta = yield* decodeMeta(stage, ref)
     return { ref, meta, cached: !computed, seconds: (performance.now() - t0) / 1000 }
   })
+
+/**
+ * The artifact a stage would give for these parameters and inputs, and whether the store already holds
+ * it, without running anything (a planner's cache-only look: a queue producer enqueues only misses).
+ */
+export const lookupStage = <P, PI, In extends Record<string, ArtifactRef>, M, MI, E, R>(
+  stage: Stage<P, PI, In, M, MI, E, R>,
+  rawParams: unknown,
+  inputs: In,
+  file?: string
+): Effect.Effect<{ readonly key: string; readonly hit: StageResult<M> | null }, ParamsError | StoreError | StageError, ArtifactStore> =>
+  Effect.gen(function* () {
+    const store = yield* ArtifactStore
+    const { key } = yield* stageKey(stage, rawParams, inputs, file)
+    const ref = yield* store.lookup(stage.name, key)
+    if (!ref) return { key, hit: null }
+    return { key, hit: { ref, meta: yield* decodeMeta(stage, ref), cached: true, seconds: 0 } }
+  })

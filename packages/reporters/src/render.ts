@@ -87,7 +87,7 @@ export const specToSvg = (
           Effect.tryPromise({
             try: () => view.toSVG(),
             catch: (e) => new FigureRenderError({ figure, reason: `render: ${errText(e)}` })
-          }).pipe(Effect.map((svg) => ({ svg: compactSvgNumbers(svg), warnings: [...warnings] }))),
+          }).pipe(Effect.map((svg) => ({ svg: stableSvgIds(compactSvgNumbers(svg)), warnings: [...warnings] }))),
         (view) => Effect.sync(() => view.finalize())
       ),
     (previous) =>
@@ -147,3 +147,25 @@ export const namespaceSvgIds = (svg: string, prefix: string): string => {
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/**
+ * Vega numbers the ids of gradients and clip paths from a counter global to the process (gradient_3 in
+ * one process is gradient_7 in another that rendered figures before), so the same figure would not
+ * give the same bytes everywhere. Renumber them per figure, per prefix, in order of first definition.
+ */
+export function stableSvgIds(svg: string): string {
+  const renamed = new Map<string, string>()
+  const next = new Map<string, number>()
+  for (const m of svg.matchAll(/\bid="([A-Za-z_-]*?)(\d+)"/g)) {
+    const old = `${m[1]}${m[2]}`
+    if (renamed.has(old)) continue
+    const n = next.get(m[1]) ?? 0
+    next.set(m[1], n + 1)
+    renamed.set(old, `${m[1]}${n}`)
+  }
+  if (renamed.size === 0) return svg
+  return svg.replace(/(\bid="|url\(#|href="#)([A-Za-z_-]*?\d+)(?=[")])/g, (all, pre: string, id: string) => {
+    const to = renamed.get(id)
+    return to === undefined ? all : `${pre}${to}`
+  })
+}

@@ -107,6 +107,14 @@ describe("SVG post-processing and errors", () => {
 })
 
 describe("SVG id namespacing", () => {
+  it("the same figure renders to the same bytes however many figures the process rendered before", async () => {
+    const input = makeReportInput({ checkpoints: 5 })
+    const first = (await Effect.runPromise(specToSvg("p", patchingSpec(input)!))).svg
+    await Effect.runPromise(specToSvg("t", tdHeatmapSpec(input)!)) // advances vega's global id counters
+    const again = (await Effect.runPromise(specToSvg("p", patchingSpec(input)!))).svg
+    expect(first).toMatch(/id="gradient_0"/)
+    expect(again).toBe(first)
+  })
   it("makes ids of several inlined SVGs unique and keeps every reference resolvable", async () => {
     const input = makeReportInput({ checkpoints: 5 })
     const a = (await Effect.runPromise(specToSvg("a", tdHeatmapSpec(input)!))).svg
