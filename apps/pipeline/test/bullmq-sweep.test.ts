@@ -10,7 +10,8 @@ import { type LocalRedis, redisWanted, startRedis } from "./local-redis.js"
  * Worker A is killed with kill -9 while it trains; the sweep still completes, A's training job runs
  * again on B, every artifact is the in-process executor's byte for byte, and nothing commits twice.
  */
-const env = { ...process.env, CONCEPTSCOPE_QUIET: "" }
+// the workers' and the producer's progress lines are what the test reads
+const env: NodeJS.ProcessEnv = { ...process.env }
 delete env.CONCEPTSCOPE_QUIET
 
 interface Running {
