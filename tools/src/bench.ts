@@ -14,6 +14,7 @@
  *   backend, each beside the same measurement on wasm (+ native kernels) from the same run, with
  *   tf.memory() after each (tools/src/bench-backend-child.ts, one process per measurement); only this
  *   section runs.
+ * - `--only=queue` (only when named): the BullMQ executor against in-process (tools/src/bench/queue.ts).
  * Not a test: numbers depend on the machine. `--quick` shortens every measurement; `--only=memory,train,td,store,integrity,cli`
  * runs some sections.
  */
@@ -30,12 +31,15 @@ import { benchTD } from "./bench/td.js"
 import { benchCli } from "./bench/cli.js"
 import { benchIntegrity } from "./bench/integrity.js"
 import { benchTrainStep } from "./bench/train-step.js"
+import { benchQueue } from "./bench/queue.js"
 import { spawnSync } from "node:child_process"
 import { makeTinyCheckpoint } from "./tiny-checkpoints/index.js"
 
 const short = process.argv.includes("--quick")
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",")
 const want = (section: string) => !only || only.includes(section)
+/** Sections that run minutes of sweeps: only when named in --only. */
+const wantNamed = (section: string) => only?.includes(section) ?? false
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const rows: string[][] = []
 const row = (...cells: (string | number)[]) => {
@@ -125,6 +129,9 @@ const main = async () => {
     row(`artifact write (${r.mb} MB in 4 files, in the stage)`, `${r.writeMs.toFixed(0)} ms`, `${(r.mb / (r.writeMs / 1000)).toFixed(0)} MB/s`, "1.00x (baseline)")
     row("  + commit (list, size and xxhash64 every file)", `${r.commitMs.toFixed(0)} ms`, "", `${(r.commitMs / r.writeMs).toFixed(2)}x the write`)
     row("  verify (re-read and hash every file)", `${r.verifyMs.toFixed(0)} ms`, "", `${(r.verifyMs / r.writeMs).toFixed(2)}x the write`)
+  }
+  if (wantNamed("queue")) {
+    for (const r of await benchQueue(ROOT, { trivialSeeds: short ? 4 : 8, quickSteps: short ? 500 : 5000 })) row(r.name, `${r.seconds.toFixed(1)} s`, r.note)
   }
   if (want("cli")) {
     const targets: Record<string, string> = { "conceptscope --help": "target < 1 s", "conceptscope sweep --config quick (every stage cached)": "target < 5 s" }

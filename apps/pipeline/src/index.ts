@@ -16,3 +16,4 @@ export { BackendStartError, TensorBackend, TensorBackendLive, useTensorBackend }
 export { readEmbeddings, readErrorCurves, readPatching, readTD, readTrainingCurves } from "./stages/shared/tables.js"
 export { basisCoupling, findings, groupPairwise, lossByStep, patchingNumbers } from "./stages/shared/report-input.js"
 export { detectTwoCluster, phaseCheckpoints } from "./stages/shared/phases.js"
+export { type LocalRedis, redisWanted, startRedis } from "./queue/local-redis.js"

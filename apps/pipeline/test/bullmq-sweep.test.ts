@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { CLI, ROOT, storeListing, tinyConfig, tmp, writeConfig } from "./helpers.js"
-import { type LocalRedis, redisWanted, startRedis } from "./local-redis.js"
+import { type LocalRedis, redisWanted, startRedis } from "../src/queue/local-redis.js"
 
 /**
  * The BullMQ executor end to end: Redis on a free loopback port, two worker processes and a producer.
