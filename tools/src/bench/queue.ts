@@ -22,9 +22,9 @@ const tiny = (seeds: number[]) => ({
   name: "tiny", description: "bench", seeds,
   task: { dim: 4, nBases: 2, rank: 2, layout: "disjoint", groups: 2, noiseVariance: 0.01, nExamples: 4, weightPool: { kind: "pool", size: 1, seed: 5 }, weightScale: 1 },
   model: { nLayers: 2, dModel: 16, nHeads: 2, tokenFormat: "xy-pair" },
-  train: { steps: 5, batchSize: 16, lr: 0.003, checkpoints: 2 },
+  train: { steps: 5, batchSize: 16, lr: 0.003, checkpoints: 4 },
   eval: { sequences: 40 },
-  probe: { perConcept: 12, k: 5, positions: ["last-x"], reportPosition: "last-x" },
+  probe: { perConcept: 12, k: 5, positions: ["last-x", "last-y"], reportPosition: "last-y" },
   patching: { perConcept: 8 }
 })
 
