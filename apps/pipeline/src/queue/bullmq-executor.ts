@@ -66,11 +66,11 @@ export const BullmqExecutor = (opts: BullmqExecutorOptions) =>
   })
 
 /** The flow of one cell: its missing stages as a chain, the last stage at the root. */
-function cellFlow<C>(run: SweepRun<C>, plan: CellPlan, config: unknown, versions: ReadonlyMap<string, string>): FlowJob | null {
+function cellFlow<C>(run: SweepRun<C>, plan: CellPlan, config: unknown): FlowJob | null {
   const jobs = plan.stages.filter((s) => !s.committed)
   let node: FlowJob | null = null
   for (const s of jobs) {
-    const data: StageJobData = { experiment: run.experiment.name, config, file: run.file, cell: plan.index, seed: plan.seed, label: plan.label ?? null, stage: s.stage, version: versions.get(s.jobId) as string }
+    const data: StageJobData = { experiment: run.experiment.name, config, file: run.file, cell: plan.index, seed: plan.seed, label: plan.label ?? null, stage: s.stage, version: s.version }
     const opts = { jobId: s.jobId, attempts: ATTEMPTS, backoff: { type: "exponential", delay: BACKOFF_MS }, failParentOnFailure: true, removeOnComplete: false, removeOnFail: false }
     node = { name: s.stage, queueName: queueName(s.kind), data, opts, ...(node ? { children: [node] } : {}) } as FlowJob
   }
@@ -82,7 +82,6 @@ async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, 
   const queues = new Map<StageKind, Queue>(STAGE_KINDS.map((k) => [k, new Queue(queueName(k), { connection })]))
   const flows = new FlowProducer({ connection })
   try {
-    const versions = await stageVersions(run, plans)
     const jobs = plans.flatMap((p) => p.stages.filter((s) => !s.committed).map((s) => ({ plan: p, s })))
     // jobs of these ids that finished earlier run again (their artifacts are missing, or they failed)
     for (const { s } of jobs) {
@@ -90,7 +89,7 @@ async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, 
       const state = old ? await old.getState() : "unknown"
       if (old && (state === "completed" || state === "failed")) await old.remove({ removeChildren: false }).catch(() => undefined)
     }
-    const trees = plans.map((p) => cellFlow(run, p, config, versions)).filter((f): f is FlowJob => f !== null)
+    const trees = plans.map((p) => cellFlow(run, p, config)).filter((f): f is FlowJob => f !== null)
     await flows.addBulk(trees)
     note("queue", `${trees.length} cell flow(s) on ${[...new Set(jobs.map((j) => queueName(j.s.kind)))].join(", ")}; waiting for workers (conceptscope worker --redis ${opts.redis})`)
     return await waitFor(queues, jobs, opts.pollMs ?? 500)
@@ -99,15 +98,6 @@ async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, 
     await Promise.all([...queues.values()].map((q) => q.close()))
     await connection.quit().catch(() => undefined)
   }
-}
-
-/** Each pending job's stage version (with its code hash), which a worker checks against its own build. */
-async function stageVersions<C>(run: SweepRun<C>, plans: readonly CellPlan[]): Promise<Map<string, string>> {
-  const { loadEntry, loadFingerprints } = await import("../experiment/run-cell.js")
-  const fp = await Effect.runPromise(loadFingerprints)
-  const byStage = new Map<string, string>()
-  for (const e of run.experiment.entries) byStage.set(e.name, (await Effect.runPromise(loadEntry(e, fp))).version)
-  return new Map(plans.flatMap((p) => p.stages.map((s) => [s.jobId, byStage.get(s.stage) as string] as const)))
 }
 
 /** Poll the jobs until every cell's last job completed or one of its jobs failed for good. */

@@ -19,6 +19,8 @@ export interface PlannedStage {
   readonly stage: string
   readonly jobId: string
   readonly committed: boolean
+  /** the stage's version with its code hash, which a worker checks against its own build */
+  readonly version: string
   /** the queue it runs on: "model" when it computes with a model, else "cpu" */
   readonly kind: StageKind
 }
@@ -62,13 +64,13 @@ export const planCell = <C>(
         const { key, hit } = yield* lookupStage(stage, params, inputs, opts.file)
         ids[entry.name] = `${entry.name}.${key}`
         if (hit) results[entry.name] = hit as StageResult
-        stages.push({ stage: entry.name, jobId: ids[entry.name], committed: hit !== null, kind })
+        stages.push({ stage: entry.name, jobId: ids[entry.name], committed: hit !== null, version: stage.version, kind })
         continue
       }
       const { version } = yield* loadEntry(entry, fp)
       const recipe = { experiment: experiment.name, config, seed: cell.seed, label: cell.label ?? null, stage: entry.name, version, upstream: upstream.map((u) => ids[u]) }
       ids[entry.name] = `${entry.name}.r${sha256Hex(canonicalJson(recipe)).slice(0, 40)}`
-      stages.push({ stage: entry.name, jobId: ids[entry.name], committed: false, kind })
+      stages.push({ stage: entry.name, jobId: ids[entry.name], committed: false, version, kind })
     }
     return { index, seed: cell.seed, label: cell.label, stages } satisfies CellPlan
   }) as Effect.Effect<CellPlan, { readonly _tag: string; readonly message: string }, ArtifactStore>
