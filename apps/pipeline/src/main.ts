@@ -6,7 +6,7 @@ import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { isMainThread, workerData } from "node:worker_threads"
-import { DEFAULT_CONFIG, type LoadedConfig, loadConfig } from "./config/load.js"
+import { DEFAULT_CONFIG, defaultStore, type LoadedConfig, loadConfig } from "./config/load.js"
 import { readSuite } from "./config/suite.js"
 import { InProcessExecutor } from "./executor.js"
 
@@ -61,7 +61,7 @@ const sweepOne = (loaded: LoadedConfig, until: string | undefined, o: SweepOptio
       Promise.all([import("./sweep.js"), import("./backend.js"), o.redis === null ? { BullmqExecutor: null } : import("./queue/bullmq-executor.js")])
     )
     const name = loaded.experiment.configName(loaded.config)
-    const store = Option.getOrElse(o.store, () => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", name))
+    const store = Option.getOrElse(o.store, () => defaultStore(name))
     const waiting = (owner: LockOwner, kind: string, key: string) =>
       note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host} (since ${owner.since}); waiting for it`)
     const executor = o.redis !== null && BullmqExecutor !== null ? BullmqExecutor({ redis: o.redis }) : InProcessExecutor(o.concurrency)
@@ -121,7 +121,7 @@ const verifyCmd = Command.make(
         onSome: (s) => Effect.succeed([s]),
         onNone: () =>
           Effect.forEach(suite ? suite.members : [o.config], (m) =>
-            Effect.map(loadConfig(m, o.set), (l) => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", l.experiment.configName(l.config)))
+            Effect.map(loadConfig(m, o.set), (l) => defaultStore(l.experiment.configName(l.config)))
           )
       })
       for (const root of roots) {

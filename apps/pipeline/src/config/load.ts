@@ -9,6 +9,9 @@ import { applyOverrides } from "./overrides.js"
 
 /** The shipped presets. */
 export const configDir = () => path.join(appRoot(), "configs")
+/** A config's store when none is named: $CONCEPTSCOPE_STORE, else .conceptscope/store/<config name>. */
+export const defaultStore = (configName: string): string => process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", configName)
+
 /** The embedded default of `nx run pipeline:sweep`: a suite (config/suite.ts), quick then the LLM half on the embedded LM. */
 export const DEFAULT_CONFIG = "default"
 

@@ -39,14 +39,14 @@ export const BullmqExecutor = (opts: BullmqExecutorOptions) =>
         yield* checkRedis(opts.redis)
         const store = yield* ArtifactStore
         const plans = yield* Effect.forEach(run.cells, (cell, i) => planCell(run.experiment, cell, i, { until: run.until, file: run.file }))
-        const pending = plans.flatMap((p) => p.stages.filter((s) => !s.committed).map((s) => ({ plan: p, stage: s })))
+        const pending = plans.flatMap((p) => p.stages.filter((s) => !s.committed).map((s) => ({ plan: p, s })))
         const committed = plans.reduce((n, p) => n + p.stages.length, 0) - pending.length
         note("queue", `${pending.length} stage job(s) to run, ${committed} stage(s) already in ${store.root}`)
         const failed: FailedCell[] = []
         if (pending.length > 0) {
           const config = encodeConfig(run.experiment, run.config)
           const outcome = yield* Effect.tryPromise({
-            try: () => enqueueAndWait(opts, run, plans, config),
+            try: () => enqueueAndWait(opts, run, plans, pending, config),
             catch: (e) => new StageError({ stage: "(queue)", reason: e instanceof Error ? e.message.split("\n")[0] : String(e) })
           })
           failed.push(...outcome)
@@ -77,12 +77,13 @@ function cellFlow<C>(run: SweepRun<C>, plan: CellPlan, config: unknown): FlowJob
   return node
 }
 
-async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, plans: readonly CellPlan[], config: unknown): Promise<FailedCell[]> {
+type PendingJob = { readonly plan: CellPlan; readonly s: PlannedStage }
+
+async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, plans: readonly CellPlan[], jobs: readonly PendingJob[], config: unknown): Promise<FailedCell[]> {
   const connection = redisClient(opts.redis)
   const queues = new Map<StageKind, Queue>(STAGE_KINDS.map((k) => [k, new Queue(queueName(k), { connection })]))
   const flows = new FlowProducer({ connection })
   try {
-    const jobs = plans.flatMap((p) => p.stages.filter((s) => !s.committed).map((s) => ({ plan: p, s })))
     // jobs of these ids that finished earlier run again (their artifacts are missing, or they failed)
     for (const { s } of jobs) {
       const old = await Job.fromId(queues.get(s.kind) as Queue, s.jobId)
@@ -101,7 +102,7 @@ async function enqueueAndWait<C>(opts: BullmqExecutorOptions, run: SweepRun<C>, 
 }
 
 /** Poll the jobs until every cell's last job completed or one of its jobs failed for good. */
-async function waitFor(queues: ReadonlyMap<StageKind, Queue>, jobs: readonly { plan: CellPlan; s: PlannedStage }[], pollMs: number): Promise<FailedCell[]> {
+async function waitFor(queues: ReadonlyMap<StageKind, Queue>, jobs: readonly PendingJob[], pollMs: number): Promise<FailedCell[]> {
   const states = new Map<string, State>()
   const reasons = new Map<string, string>()
   let last = ""

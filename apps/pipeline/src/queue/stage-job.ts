@@ -1,9 +1,9 @@
 import { ArtifactStoreLive, decodeParams, type LockOwner } from "@conceptscope/artifacts"
 import { note } from "@conceptscope/core"
 import { Data, Effect, Layer } from "effect"
-import * as path from "node:path"
 import type { BackendPref } from "@conceptscope/model-runners"
 import { TensorBackendLive } from "../backend.js"
+import { defaultStore } from "../config/load.js"
 import { loadEntry, loadFingerprints, runCell } from "../experiment/run-cell.js"
 import { EXPERIMENTS } from "../experiments/index.js"
 import type { StageJobData, StageJobResult } from "./jobs.js"
@@ -14,10 +14,6 @@ export class JobRejected extends Data.TaggedError("JobRejected")<{ readonly reas
     return this.reason
   }
 }
-
-/** The store a job writes to: the worker's --store, else the sweep's default for the job's config. */
-export const jobStore = (storeOpt: string | null, configName: string): string =>
-  storeOpt ?? process.env.CONCEPTSCOPE_STORE ?? path.join(".conceptscope", "store", configName)
 
 /**
  * Run one stage job: rebuild the cell from the job's data, check that this build's code gives the stage
@@ -38,7 +34,8 @@ export const runStageJob = (data: StageJobData, opts: { readonly store: string |
     const { version } = yield* loadEntry(entry, yield* loadFingerprints)
     if (version !== data.version)
       return yield* Effect.fail(new JobRejected({ reason: `stage ${data.stage}: this worker's code gives version ${version}, the producer's ${data.version}; run workers built from the producer's commit` }))
-    const store = jobStore(opts.store, experiment.configName(config))
+    // the worker's --store, else the sweep's default for the job's config
+    const store = opts.store ?? defaultStore(experiment.configName(config))
     const waiting = (owner: LockOwner, kind: string, key: string) => note("store", `${kind}/${key} is being computed by pid ${owner.pid} on ${owner.host}; waiting for it`)
     const cellResult = yield* runCell(experiment, cell, { until: data.stage, file: data.file }).pipe(
       Effect.provide(Layer.mergeAll(ArtifactStoreLive(store, { onWait: waiting }), TensorBackendLive(opts.backend)))
