@@ -51,6 +51,8 @@ describe("configs", () => {
       [["eval.sequences=41"], /eval\.sequences: 41 is not a multiple of task\.nBases \(2\)/],
       [["patching.perConcept=21"], /patching\.perConcept: 21 exceeds the 20 held-out sequences of each basis/],
       [["model.dModel=15"], /model\.dModel: 15 is not divisible by model\.nHeads \(2\)/],
+      [["model.yChannel=99", "model.tokenFormat=\"y-scalar\""], /model\.yChannel: 99 is not an input channel \(0\.\.task\.dim = \d+\)/],
+      [["model.yChannel=1", "model.tokenFormat=\"xy-pair\""], /model\.yChannel: is for "y-scalar" tokens/],
       [["probe.reportLayer=1"], /probe\.reportLayer: 1 is the last layer: nothing reads its output at a y token/],
       [["probe.positions=[\"last-y\"]"], /probe\.positions: the query token \(last-x, token 6\) must be among them/],
       [["probe.selectionFraction=0.1"], /probe\.selectionFraction: a split of 1 sequences per concept is too small for probe\.k = 5/],

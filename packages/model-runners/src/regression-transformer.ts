@@ -5,7 +5,8 @@
  *
  * Tokens (T = 2K positions): position 2k holds x_{k+1}, position 2k+1 holds y_{k+1} (k = 0..K-1).
  *   x token: the D+1 vector (x, 0)
- *   y token: "y-scalar" (the study): (y, 0, ..., 0);  "xy-pair" (option): (x, y)
+ *   y token: "y-scalar" (the study): (y, 0, ..., 0), or y in channel yChannel (0..D) when set;
+ *            "xy-pair" (option): (x, y)
  * Both go through one linear read-in W_E [D+1, d_model] + b_E, plus a learned position embedding.
  * Blocks are pre-LayerNorm: h += attn(ln1(h)); h += mlp(ln2(h)); then ln_final and a linear read-out
  * W_U [d_model, 1] + b_U; the prediction of y_k is the read-out at position 2(k-1) (the x_k token).
@@ -49,8 +50,17 @@ export const RegressionTransformerConfig = Schema.Struct({
   /** K: the largest number of (x, y) examples per sequence (sets the position table to 2K rows). */
   maxExamples: PosInt,
   tokenFormat: Schema.Literal("y-scalar", "xy-pair"),
+  /** "y-scalar" only: the input channel that carries y (0..D; default 0 as in the study, D is the channel x tokens leave 0). */
+  yChannel: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   seed: Schema.Int
-}).pipe(Schema.filter((c) => c.dModel % c.nHeads === 0 || `dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`))
+}).pipe(
+  Schema.filter((c) => c.dModel % c.nHeads === 0 || `dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`),
+  Schema.filter((c) =>
+    c.yChannel === undefined ||
+    (c.tokenFormat === "y-scalar" && c.yChannel <= c.xDim) ||
+    `yChannel ${c.yChannel} needs tokenFormat "y-scalar" and at most xDim (${c.xDim})`
+  )
+)
 export type RegressionTransformerConfig = Schema.Schema.Type<typeof RegressionTransformerConfig>
 
 /** The "quick" model used for fast sweeps here. */
@@ -258,7 +268,7 @@ export class RegressionTransformer {
     const xTok = tf.pad(xs, [[0, 0], [0, 0], [0, 1]]) // [B, K, D+1]  (x, 0)
     const yTok =
       c.tokenFormat === "y-scalar"
-        ? tf.pad(y3, [[0, 0], [0, 0], [0, D]]) // [B, K, D+1]  (y, 0, ..., 0)
+        ? tf.pad(y3, [[0, 0], [0, 0], [c.yChannel ?? 0, D - (c.yChannel ?? 0)]]) // [B, K, D+1]  y in channel yChannel
         : tf.concat([xs, y3], 2) // [B, K, D+1]  (x, y)
     const tokens = tf.reshape(
       tf.transpose(tf.reshape(tf.stack([xTok, yTok], 2), [B, T, D + 1]), [1, 0, 2]),

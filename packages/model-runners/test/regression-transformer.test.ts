@@ -74,6 +74,32 @@ describe("RegressionTransformer", () => {
     m.dispose()
   })
 
+  it("yChannel puts y in that input channel of the read-in: embed = x W_E[0..D) or y W_E[c] + b_E + pos", () => {
+    const D = 3, B = 2, K = 3, d = 8
+    for (const yChannel of [0, 2, 3]) {
+      const m = RegressionTransformer.create({ ...tiny, yChannel })
+      const w = randomiseWeights(m, 11)
+      const { xs, ys } = inputs(B, K, D, 5)
+      const r = m.forward(tf.tensor3d(xs, [B, K, D]), tf.tensor2d(ys, [B, K]), { capture: { hooks: ["hook_embed"] } })
+      const got = r.captured.get("hook_embed")!.dataSync() // [B, 2K, d]
+      const WE = w.get("embed.W_E")!.data, bE = w.get("embed.b_E")!.data, pos = w.get("pos_embed.W_pos")!.data
+      let worst = 0
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < 2 * K; t++)
+          for (let j = 0; j < d; j++) {
+            const k = t >> 1
+            let e = bE[j] + pos[t * d + j]
+            if (t % 2 === 0) for (let i = 0; i < D; i++) e += xs[(b * K + k) * D + i] * WE[i * d + j]
+            else e += ys[b * K + k] * WE[yChannel * d + j]
+            worst = Math.max(worst, Math.abs(e - got[(b * 2 * K + t) * d + j]))
+          }
+      expect(worst).toBeLessThan(1e-5)
+      tf.dispose([r.preds, ...r.captured.values()])
+      m.dispose()
+    }
+    expect(() => RegressionTransformer.create({ ...tiny, yChannel: 4 })).toThrow(/yChannel 4 needs tokenFormat "y-scalar" and at most xDim \(3\)/)
+  })
+
   it("same seed gives the same weights; different seed differs", () => {
     const a = RegressionTransformer.create(tiny)
     const b = RegressionTransformer.create(tiny)

@@ -219,6 +219,10 @@ export function syntheticConfigIssues(c: Fields): Issue[] {
   const C = c.task.nBases
   if (c.model.dModel % c.model.nHeads !== 0)
     issues.push({ path: ["model", "dModel"], message: `${c.model.dModel} is not divisible by model.nHeads (${c.model.nHeads})` })
+  if (c.model.yChannel !== undefined && c.model.tokenFormat !== "y-scalar")
+    issues.push({ path: ["model", "yChannel"], message: `is for "y-scalar" tokens; "${c.model.tokenFormat}" tokens carry y in their last channel` })
+  else if (c.model.yChannel !== undefined && c.model.yChannel > c.task.dim)
+    issues.push({ path: ["model", "yChannel"], message: `${c.model.yChannel} is not an input channel (0..task.dim = ${c.task.dim})` })
   if (c.train.lrSchedule.warmupSteps >= c.train.steps)
     issues.push({ path: ["train", "lrSchedule", "warmupSteps"], message: `${c.train.lrSchedule.warmupSteps} is not below train.steps (${c.train.steps})` })
   if (c.eval.sequences % C !== 0)

@@ -14,7 +14,13 @@ export const ModelSchema = Schema.Struct({
   dModel: PosInt,
   nHeads: PosInt,
   /** "y-scalar": y tokens embedded as (y, 0, ..., 0) as in the study; "xy-pair": each token carries (x, y). */
-  tokenFormat: Schema.optionalWith(Schema.Literal("y-scalar", "xy-pair"), { default: () => "y-scalar" as const })
+  tokenFormat: Schema.optionalWith(Schema.Literal("y-scalar", "xy-pair"), { default: () => "y-scalar" as const }),
+  /**
+   * "y-scalar" only: the input channel that carries y, 0..task.dim (default 0, the study's; task.dim is the
+   * channel x tokens leave 0). Moves y off the first basis's coordinates to test whether sharing y's channel
+   * is why that basis is learned first.
+   */
+  yChannel: Schema.optional(NonNegInt)
 })
 
 /** Learning rate over training: linear warmup, then constant, cosine or linear decay to lr x finalFactor. */
