@@ -44,6 +44,9 @@ describe("report data", () => {
     expect(detectTwoCluster(steps, [0, 1].map(() => steps.map(() => 1)))).toBeNull()
     expect(phaseCheckpoints([0, 100, 200, 2900], two, { early: true, middleFallback: true }).map((p) => p.phase)).toEqual(["early", "two-cluster", "final"])
     expect(phaseCheckpoints([0, 100, 200, 2900], null, { early: false, middleFallback: false }).map((p) => p.phase)).toEqual(["final"])
+    // two checkpoints: early and final are one step, which is named final
+    expect(phaseCheckpoints([0, 30], null, { early: true, middleFallback: true })).toEqual([{ step: 0, phase: "middle" }, { step: 30, phase: "final" }])
+    expect(phaseCheckpoints([0, 30], null, { early: true, middleFallback: false })).toEqual([{ step: 30, phase: "final" }])
   })
 
   it("reports patching against the unpatched baseline and the self-patch", () => {

@@ -127,7 +127,12 @@ export const decodeSummaryJson = (text: string, file = "summary.json"): Effect.E
     Effect.flatMap((json) =>
       Schema.decodeUnknown(Summary)(json).pipe(
         Effect.mapError(
-          (e) => new SummaryDecodeError({ file, reason: ParseResult.TreeFormatter.formatErrorSync(e) })
+          (e) => {
+            // the first problem with its dotted path, not the whole schema
+            const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+            const field = first && first.path.length > 0 ? first.path.map(String).join(".") : "(root)"
+            return new SummaryDecodeError({ file, reason: `${field}: ${(first?.message ?? "invalid").replace(/\s+/g, " ").trim()}` })
+          }
         )
       )
     )

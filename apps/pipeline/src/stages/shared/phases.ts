@@ -80,7 +80,10 @@ export function phaseSteps(steps: readonly number[]): { early: number; middle: n
   return { early: steps[Math.min(1, n - 1)], middle: steps[Math.floor((n - 1) / 2)], final: steps[n - 1] }
 }
 
-/** Early, two-cluster (or middle when none was detected, if `middleFallback`) and final, without repeats. */
+/**
+ * Early, two-cluster (or middle when none was detected, if `middleFallback`) and final, without repeats:
+ * where two fall on one step (few checkpoints) the later phase names it, so the last step is always "final".
+ */
 export function phaseCheckpoints(steps: readonly number[], twoCluster: TwoCluster, opts: { readonly early: boolean; readonly middleFallback: boolean }): PhaseCheckpoints {
   const { early, middle, final } = phaseSteps(steps)
   const marks: { step: number; phase: Phase }[] = []
@@ -88,5 +91,5 @@ export function phaseCheckpoints(steps: readonly number[], twoCluster: TwoCluste
   if (twoCluster && twoCluster.step !== final) marks.push({ step: twoCluster.step, phase: "two-cluster" })
   else if (opts.middleFallback) marks.push({ step: middle, phase: "middle" })
   marks.push({ step: final, phase: "final" })
-  return marks.filter((m, i) => marks.findIndex((x) => x.step === m.step) === i)
+  return marks.filter((m, i) => marks.findLastIndex((x) => x.step === m.step) === i)
 }
