@@ -73,8 +73,19 @@ export const Summary = Schema.Struct({
     peakLayerAllSequences: Int,
     /** TD at the query token (last x, whose output predicts the last y) */
     queryToken: TdAt,
-    /** overlapping bases: TD of the basis groups, and mean pairwise TD within vs across groups (final checkpoint, report layer) */
-    groups: Schema.NullOr(Schema.Struct({ groupTd: Num, withinPairwise: Num, acrossPairwise: Num }))
+    /**
+     * overlapping bases: TD of the basis groups, and mean pairwise TD within vs across groups (final checkpoint,
+     * report layer); `atFirst`, the same at the first checkpoint (the untrained model): the null, since bases
+     * of one group share input coordinates and so differ less than bases of two groups before any training
+     */
+    groups: Schema.NullOr(
+      Schema.Struct({
+        groupTd: Num,
+        withinPairwise: Num,
+        acrossPairwise: Num,
+        atFirst: Schema.optional(Schema.Struct({ step: Int, groupTd: Num, withinPairwise: Num, acrossPairwise: Num }))
+      })
+    )
   }),
   /** per basis: loss and TD (that basis's recall at the report layer) halfway steps, their lag and the correlation of per-interval changes with its surrogate p-value */
   coupling: Schema.Struct({

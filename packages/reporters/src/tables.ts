@@ -19,7 +19,10 @@ export const headlineRows = (input: ReportInput): [string, string][] => {
   if (s.td.groups)
     rows.push(
       ["group TD (basis groups as labels)", fmtNum(s.td.groups.groupTd)],
-      ["pairwise TD within groups / across groups", `${fmtNum(s.td.groups.withinPairwise)} / ${fmtNum(s.td.groups.acrossPairwise)}`]
+      ["pairwise TD within groups / across groups", `${fmtNum(s.td.groups.withinPairwise)} / ${fmtNum(s.td.groups.acrossPairwise)}`],
+      ...(s.td.groups.atFirst
+        ? [[`null, the untrained model (step ${s.td.groups.atFirst.step}): group TD; within / across`, `${fmtNum(s.td.groups.atFirst.groupTd)}; ${fmtNum(s.td.groups.atFirst.withinPairwise)} / ${fmtNum(s.td.groups.atFirst.acrossPairwise)}`] as [string, string]]
+        : [])
     )
   rows.push([
     `query NMSE (k = ${s.nmse.k}, step ${s.nmse.step}): model / least squares / Bayes oracle / Bayes-optimal`,

@@ -31,9 +31,15 @@ const sd = (xs: readonly number[]) => {
 }
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 
+/** How many instructed prompts of `shots` shots the held-out TD is measured on (lm-td: items from half the prompts per label on). */
+const heldOutPoints = (prompts: readonly { readonly item: number; readonly shots: number; readonly instructed: boolean }[], shots: number) => {
+  const half = Math.floor((Math.max(...prompts.map((p) => p.item)) + 1) / 2)
+  return prompts.filter((p) => p.instructed && p.shots === shots && p.item >= half).length
+}
+
 export const lmReportStage = defineStage({
   name: "lm-report",
-  version: "2",
+  version: "3",
   schemaVersion: 1,
   params: LmReportParams,
   meta: Schema.Struct({}),
@@ -111,7 +117,7 @@ export const lmReportStage = defineStage({
         tdAccuracyFit: { slope: tdSummary.tdAccuracy.slope, intercept: tdSummary.tdAccuracy.intercept, points: tdSummary.tdAccuracy.points },
         tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
         taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
-        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps) },
+        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps), heldOutPoints: heldOutPoints(prompts, ps) },
         table1,
         trajectory,
         heads

@@ -57,7 +57,8 @@ export const FamilySummary = Schema.Struct({
     /** Mean accuracy change of the higher-TD and lower-TD halves of the concepts, per mode and sign. */
     halves: Schema.Array(Schema.Struct({ mode: Schema.String, sign: Schema.String, highTd: JsonSafeNumber, lowTd: JsonSafeNumber }))
   }),
-  prompting: Schema.NullOr(Schema.Struct({ shots: Schema.Int, td: JsonSafeNumber, accuracy: JsonSafeNumber, iclTd: JsonSafeNumber, iclAccuracy: JsonSafeNumber })),
+  /** The prompting condition beside plain ICL at `shots` shots: held-out TD (over `heldOutPoints` prompts each) and accuracy. */
+  prompting: Schema.NullOr(Schema.Struct({ shots: Schema.Int, td: JsonSafeNumber, accuracy: JsonSafeNumber, iclTd: JsonSafeNumber, iclAccuracy: JsonSafeNumber, heldOutPoints: Schema.Int })),
   /** The study's Table 1 (lm-table1), or null when the config has no `finetune`. */
   table1: Schema.NullOr(
     Schema.Struct({
@@ -86,6 +87,16 @@ export const CellSummary = Schema.Struct({
 export type CellSummary = typeof CellSummary.Type
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
+
+/**
+ * The rise of held-out TD that the prompting claim needs: two standard errors of the difference of two
+ * proportions over n held-out prompts each, sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n), so a change within
+ * sampling noise (or a rounding difference at chance) is not read as a rise.
+ */
+export function promptingMargin(p: { readonly td: number; readonly iclTd: number; readonly heldOutPoints: number }): number {
+  const v = (x: number) => (Number.isFinite(x) ? x * (1 - x) : 0.25)
+  return 2 * Math.sqrt((v(p.td) + v(p.iclTd)) / Math.max(1, p.heldOutPoints))
+}
 
 /** The study's claims, checked on one family's numbers. */
 export function familyFindings(family: string, s: Omit<FamilySummary, "findings">, minR2 = 0.5): Finding[] {
@@ -135,9 +146,9 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
     {
       id: `${family}.prompting`,
       claim: "naming the concept raises TD",
-      held: s.prompting ? s.prompting.td > s.prompting.iclTd : null,
+      held: s.prompting ? s.prompting.td - s.prompting.iclTd > promptingMargin(s.prompting) : null,
       numbers: s.prompting
-        ? `${s.prompting.shots} shots: TD ${f3(s.prompting.iclTd)} -> ${f3(s.prompting.td)}, accuracy ${f3(s.prompting.iclAccuracy)} -> ${f3(s.prompting.accuracy)}`
+        ? `${s.prompting.shots} shots: TD ${f3(s.prompting.iclTd)} -> ${f3(s.prompting.td)} (needs a rise above ${f3(promptingMargin(s.prompting))}, 2 binomial SEs over ${s.prompting.heldOutPoints} held-out prompts each), accuracy ${f3(s.prompting.iclAccuracy)} -> ${f3(s.prompting.accuracy)}`
         : `not run (promptingShots null); last shot count ${last}`
     },
     ...table1Findings(family, s.table1),

@@ -104,7 +104,10 @@ export function findings(criteria: EmergenceCriteria, s: Summary, concepts: read
     )
   if (s.td.groups)
     out.push(
-      `Basis groups: group TD ${f2(s.td.groups.groupTd)}; pairwise TD within groups ${f2(s.td.groups.withinPairwise)} vs across groups ${f2(s.td.groups.acrossPairwise)} (pairwise chance 0.5).`
+      `Basis groups: group TD ${f2(s.td.groups.groupTd)}; pairwise TD within groups ${f2(s.td.groups.withinPairwise)} vs across groups ${f2(s.td.groups.acrossPairwise)} (pairwise chance 0.5)` +
+        (s.td.groups.atFirst
+          ? `; the untrained model (step ${s.td.groups.atFirst.step}), the null: group TD ${f2(s.td.groups.atFirst.groupTd)}, within ${f2(s.td.groups.atFirst.withinPairwise)} vs across ${f2(s.td.groups.atFirst.acrossPairwise)}.`
+          : ".")
     )
   return out
 }
@@ -176,7 +179,14 @@ export function reportInput(d: ReportData): ReportInput {
       final: report[report.length - 1]?.tdHeldOut ?? NaN,
       peakLayerAllSequences: peak?.layer ?? -1,
       queryToken: { position: d.queryPosition, layer: d.queryLayer, layerChosenOn: d.queryLayerChosenOn, first: query[0]?.tdHeldOut ?? NaN, final: query[query.length - 1]?.tdHeldOut ?? NaN },
-      groups: d.groups && finalRow ? { groupTd: finalRow.groupTd, ...groupPairwise(finalRow.pairwise, d.groups) } : null
+      groups:
+        d.groups && finalRow
+          ? {
+              groupTd: finalRow.groupTd,
+              ...groupPairwise(finalRow.pairwise, d.groups),
+              ...(report[0] && report[0].step !== finalStep ? { atFirst: { step: report[0].step, groupTd: report[0].groupTd, ...groupPairwise(report[0].pairwise, d.groups) } } : {})
+            }
+          : null
     },
     coupling: basisCoupling(loss, report, C, { surrogates: d.couplingSurrogates, seed: d.seed }),
     twoCluster: d.twoCluster ? { step: d.twoCluster.step, learned: [...d.twoCluster.learned], lossRatio: d.twoCluster.lossRatio } : null,
