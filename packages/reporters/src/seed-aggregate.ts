@@ -96,7 +96,16 @@ export function aggregateSeeds(
     metric(PATCH_OFF_BASELINE, col((s) => finalPatching(s)?.offDiagonalOverBaseline ?? NaN)),
     metric("patching self / baseline (final)", col((s) => finalPatching(s)?.selfOverBaseline ?? NaN)),
     metric("patching off-diagonal / self (final)", col((s) => finalPatching(s)?.offDiagonalOverSelf ?? NaN)),
-    metric("two-cluster step", col((s) => s.twoCluster?.step ?? NaN))
+    metric("two-cluster step", col((s) => s.twoCluster?.step ?? NaN)),
+    // overlapping bases: the group structure at the final checkpoint beside the untrained model's (the null)
+    ...(runs.every((r) => r.summary.td.groups)
+      ? [
+          metric("group TD final (groups as labels)", col((s) => s.td.groups?.groupTd ?? NaN)),
+          metric("pairwise TD across - within groups (final)", col((s) => (s.td.groups ? s.td.groups.acrossPairwise - s.td.groups.withinPairwise : NaN))),
+          metric("group TD, untrained model (null)", col((s) => s.td.groups?.atFirst?.groupTd ?? NaN)),
+          metric("pairwise TD across - within groups, untrained model (null)", col((s) => (s.td.groups?.atFirst ? s.td.groups.atFirst.acrossPairwise - s.td.groups.atFirst.withinPairwise : NaN)))
+        ]
+      : [])
   ]
   const perSeed = runs.map(({ seed, summary: s }) => {
     const chance = s.finalNmsePerConcept.length ? 1 / s.finalNmsePerConcept.length : NaN

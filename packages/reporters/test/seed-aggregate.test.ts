@@ -64,6 +64,20 @@ describe("aggregateSeeds", () => {
     expect(one.perSeed[0].checks.map((c) => c.pass)).toEqual([true, true, true, true, false])
   })
 
+  it("adds the group rows, final and untrained (the null), only when every seed has basis groups", () => {
+    expect(a.metrics.some((m) => m.name.startsWith("group TD"))).toBe(false)
+    const grouped = (g: number, w: number, x: number): Summary => ({
+      ...runs[0].summary,
+      td: { ...runs[0].summary.td, groups: { groupTd: g, withinPairwise: w, acrossPairwise: x, atFirst: { step: 0, groupTd: 0.5, withinPairwise: 0.49, acrossPairwise: 0.48 } } }
+    })
+    const ga = aggregateSeeds("overlapping", [{ seed: 1, summary: grouped(0.74, 0.78, 0.85) }, { seed: 2, summary: grouped(0.82, 0.73, 0.85) }], criteria)
+    const row = (name: string) => ga.metrics.find((m) => m.name === name)!.values
+    expect(row("group TD final (groups as labels)")).toEqual([0.74, 0.82])
+    expect(row("pairwise TD across - within groups (final)").map((v) => +v.toFixed(12))).toEqual([0.07, 0.12])
+    expect(row("group TD, untrained model (null)")).toEqual([0.5, 0.5])
+    expect(row("pairwise TD across - within groups, untrained model (null)").map((v) => +v.toFixed(12))).toEqual([-0.01, -0.01])
+  })
+
   it("takes other thresholds", () => {
     const loose = aggregateSeeds("emergence", runs, { ...criteria, minTdFinal: 0.85 })
     expect(loose.seedsPassingAll).toBe(2)
