@@ -7,6 +7,7 @@ const base = (prompting: FamilySummary["prompting"]): Omit<FamilySummary, "findi
   peakChosenOn: "selection half",
   nLayers: 4,
   td: { "1": 0.3, "4": 0.4 },
+  tdHeldOutPoints: 350,
   accuracy: { "1": 0.2, "4": 0.5 },
   perConcept: [],
   tdAccuracyR2: 0.6,
@@ -19,6 +20,20 @@ const base = (prompting: FamilySummary["prompting"]): Omit<FamilySummary, "findi
   heads: null
 })
 const held = (p: FamilySummary["prompting"]) => familyFindings("bitwise", base(p)).find((f) => f.id === "bitwise.prompting")!
+
+describe("the inner-peak finding", () => {
+  it("needs TD at the peak above chance by two binomial standard errors", () => {
+    // six concepts and Null: chance 1/7
+    const six = (td: Record<string, number>, peakLayer = 1) =>
+      familyFindings("bitwise", { ...base(null), td, peakLayer, perConcept: ["A", "B", "C", "D", "E", "F"].map((label) => ({ label, shots: 1, td: 0, accuracy: 0 })) }).find((f) => f.id === "bitwise.peak-inner")!
+    // chance 1/7, n 350: margin 2 sqrt((1/7)(6/7)/350) = 0.0374
+    expect(six({ "1": 0.14, "4": 0.18 }).held).toBe(false)
+    expect(six({ "1": 0.14, "4": 0.19 }).held).toBe(true)
+    expect(six({ "1": 0.14, "4": 0.18 }).numbers).toMatch(/chance 0\.143 \(a peak of TD within 2 binomial SEs of chance, 0\.180, is no peak\)/)
+    expect(six({ "1": 0.5, "4": 0.6 }, 3).held).toBe(false) // the last layer of 0..3
+    expect(six({ "1": 0.5, "4": 0.6 }, 0).held).toBe(false) // the first
+  })
+})
 
 describe("the prompting finding", () => {
   it("needs a rise of held-out TD beyond two binomial standard errors", () => {

@@ -31,10 +31,10 @@ const sd = (xs: readonly number[]) => {
 }
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 
-/** How many instructed prompts of `shots` shots the held-out TD is measured on (lm-td: items from half the prompts per label on). */
-const heldOutPoints = (prompts: readonly { readonly item: number; readonly shots: number; readonly instructed: boolean }[], shots: number) => {
+/** How many prompts of a condition and shot count the held-out TD is measured on (lm-td: items from half the prompts per label on). */
+const heldOutPoints = (prompts: readonly { readonly item: number; readonly shots: number; readonly instructed: boolean }[], shots: number, instructed: boolean) => {
   const half = Math.floor((Math.max(...prompts.map((p) => p.item)) + 1) / 2)
-  return prompts.filter((p) => p.instructed && p.shots === shots && p.item >= half).length
+  return prompts.filter((p) => p.instructed === instructed && p.shots === shots && p.item >= half).length
 }
 
 export const lmReportStage = defineStage({
@@ -111,13 +111,14 @@ export const lmReportStage = defineStage({
         peakChosenOn: tdSummary.peakChosenOn,
         nLayers: model.nLayers,
         td: Object.fromEntries(shots.map((s) => [String(s), at("icl", s).td_heldout])),
+        tdHeldOutPoints: heldOutPoints(prompts, shots[0], false),
         accuracy: Object.fromEntries(shots.map((s) => [String(s), meanAcc("icl", s)])),
         perConcept,
         tdAccuracyR2: tdSummary.tdAccuracy.r2,
         tdAccuracyFit: { slope: tdSummary.tdAccuracy.slope, intercept: tdSummary.tdAccuracy.intercept, points: tdSummary.tdAccuracy.points },
         tdByLayer: Object.fromEntries(shots.map((s) => [String(s), layers.map((l) => at("icl", s, l).td)])),
         taskVectors: { layer: params.taskVectorLayer, shots: params.taskVectorShots, replicates: params.replicates, perConcept: effects, halves },
-        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps), heldOutPoints: heldOutPoints(prompts, ps) },
+        prompting: ps === null ? null : { shots: ps, td: at("instructed", ps).td_heldout, accuracy: meanAcc("instructed", ps), iclTd: at("icl", ps).td_heldout, iclAccuracy: meanAcc("icl", ps), heldOutPoints: heldOutPoints(prompts, ps, true) },
         table1,
         trajectory,
         heads

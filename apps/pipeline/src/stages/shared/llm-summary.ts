@@ -42,6 +42,8 @@ export const FamilySummary = Schema.Struct({
   nLayers: Schema.Int,
   /** Mean held-out TD over the concepts at the peak layer, by shot count. */
   td: NumByShots,
+  /** How many prompts (all labels) each shot count's held-out TD is measured on. */
+  tdHeldOutPoints: Schema.Int,
   /** Mean accuracy over the concepts (teacher-forced greedy exact match), by shot count. */
   accuracy: NumByShots,
   perConcept: Schema.Array(Schema.Struct({ label: Schema.String, shots: Schema.Int, td: JsonSafeNumber, accuracy: JsonSafeNumber })),
@@ -116,6 +118,11 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
     return pos && neg ? [pos.highTd > pos.lowTd && neg.highTd < neg.lowTd] : []
   })
   const last = shots[shots.length - 1]
+  // the peak only means something where TD there is above chance (1 / labels, Null included)
+  const chance = 1 / (labels.length + 1)
+  const chanceMargin = 2 * Math.sqrt((chance * (1 - chance)) / Math.max(1, s.tdHeldOutPoints))
+  const peakTd = Math.max(...tds)
+  const aboveChance = peakTd > chance + chanceMargin
   return [
     {
       id: `${family}.accuracy-differs`,
@@ -127,8 +134,8 @@ export function familyFindings(family: string, s: Omit<FamilySummary, "findings"
     {
       id: `${family}.peak-inner`,
       claim: "TD peaks at an inner layer, not the first or the last",
-      held: s.peakLayer > 0 && s.peakLayer < s.nLayers - 1,
-      numbers: `peak layer ${s.peakLayer} of 0..${s.nLayers - 1} (${s.peakChosenOn})`
+      held: s.peakLayer > 0 && s.peakLayer < s.nLayers - 1 && aboveChance,
+      numbers: `peak layer ${s.peakLayer} of 0..${s.nLayers - 1} (${s.peakChosenOn}); held-out TD there up to ${f3(peakTd)}, chance ${f3(chance)}${aboveChance ? "" : ` (a peak of TD within 2 binomial SEs of chance, ${f3(chance + chanceMargin)}, is no peak)`}`
     },
     { id: `${family}.td-rises`, claim: "mean TD rises with shots", held: rising(tds), numbers: shots.map((k, i) => `${k}: ${f3(tds[i])}`).join(", ") },
     {
