@@ -48,6 +48,8 @@ export function groupPairwise(pairwise: readonly (readonly number[])[], groups: 
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a")
+/** Two significant digits: NMSEs span 0.004 (Bayes-optimal) to 1 (the zero predictor). */
+const g2 = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(2))) : "n/a")
 
 /**
  * Plain statements of what this run shows, computed from its numbers (not hand-written), so the report
@@ -99,8 +101,8 @@ export function findings(criteria: EmergenceCriteria, s: Summary, concepts: read
   const n = s.nmse
   if (Number.isFinite(n.model))
     out.push(
-      `Query prediction (k = ${n.k}) at the final checkpoint: model NMSE ${f2(n.model)} vs least squares ${f2(n.leastSquares)}` +
-        (Number.isFinite(n.bayesOptimal) ? `, Bayes-optimal for the task's prior ${f2(n.bayesOptimal)}, basis-knowing Bayes oracle ${f2(n.bayesOracle)}.` : ".")
+      `Query prediction (k = ${n.k}) at the final checkpoint: model NMSE ${g2(n.model)} vs least squares ${g2(n.leastSquares)}` +
+        (Number.isFinite(n.bayesOptimal) ? `, Bayes-optimal for the task's prior ${g2(n.bayesOptimal)}, basis-knowing Bayes oracle ${g2(n.bayesOracle)}.` : ".")
     )
   if (s.td.groups)
     out.push(
