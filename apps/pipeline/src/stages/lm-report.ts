@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { stageTry } from "./shared/io.js"
 import { CellSummary, type FamilySummary, familyFindings, LmTdSummary } from "./shared/llm-summary.js"
-import { HeadsSummary, readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary, TrajectorySummary } from "./shared/llm-tables.js"
+import { HeadsSummary, heldOutFrom, readModelMeta, readLmAccuracy, readLmEmbeddings, readLmTd, readPrompts, readVectors, Table1Summary, TrajectorySummary } from "./shared/llm-tables.js"
 import { studyComparisonMarkdown } from "./shared/study-llama.js"
 
 /**
@@ -33,7 +33,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 
 /** How many prompts of a condition and shot count the held-out TD is measured on (lm-td: items from half the prompts per label on). */
 const heldOutPoints = (prompts: readonly { readonly item: number; readonly shots: number; readonly instructed: boolean }[], shots: number, instructed: boolean) => {
-  const half = Math.floor((Math.max(...prompts.map((p) => p.item)) + 1) / 2)
+  const half = heldOutFrom(prompts)
   return prompts.filter((p) => p.instructed === instructed && p.shots === shots && p.item >= half).length
 }
 

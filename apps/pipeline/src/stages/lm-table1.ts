@@ -9,7 +9,7 @@ import { stageTry, writeTable } from "./shared/io.js"
 import { stopTokens } from "./shared/lm-scoring.js"
 import { LmPassFields, promptPass } from "./shared/lm-pass.js"
 import { accuracyByConcept, tdByLayerHalves } from "./shared/lm-td-halves.js"
-import { ADAPTERS_DIR, LM_TABLE1_SPEC, readModelMeta, readPrompts, Table1Summary } from "./shared/llm-tables.js"
+import { ADAPTERS_DIR, heldOutFrom, LM_TABLE1_SPEC, readModelMeta, readPrompts, Table1Summary } from "./shared/llm-tables.js"
 
 /**
  * The study's Table 1 for one family: the pretrained model, each LoRA variant of lm-finetune (merged into
@@ -59,8 +59,7 @@ export const lmTable1Stage = defineStage({
         return yield* Effect.fail(new StageError({ stage: "lm-table1", reason: `no plain and instructed prompts at ${shots} shots (promptingShots must be one of the shot counts)` }))
       const C = params.labels.length
       const concepts = params.labels.slice(0, -1)
-      const perLabel = Math.max(...prompts.map((p) => p.item)) + 1
-      const half = Math.floor(perLabel / 2)
+      const half = heldOutFrom(prompts)
       const hooks = Array.from({ length: nLayers }, (_, l) => residPost(l))
       /** one model load (an adapter merged, or none), one prompt pass per list of rows */
       const run = (adapter: string | null, lists: number[][], label: string) =>

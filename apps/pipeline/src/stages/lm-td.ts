@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect"
 import { useTensorBackend } from "../backend.js"
 import { stagePromise, stageTry, writeTable } from "./shared/io.js"
 import { LmTdMeta, LmTdSummary } from "./shared/llm-summary.js"
-import { LM_ACCURACY_SPEC, LM_EMBEDDINGS_SPEC, LM_TD_SPEC, readAnswers, readPrompts } from "./shared/llm-tables.js"
+import { LM_ACCURACY_SPEC, LM_EMBEDDINGS_SPEC, LM_TD_SPEC, heldOutFrom, readAnswers, readPrompts } from "./shared/llm-tables.js"
 
 /**
  * TD of the LM's residual stream at the token before the answer, per condition ("icl", and "instructed"
@@ -41,8 +41,7 @@ export const lmTdStage = defineStage({
       const reader = yield* stagePromise("lm-td", () => ActivationReader.open(inputs["lm-run"].dir))
       const C = params.labels.length
       const nConcepts = C - 1 // the last label is Null
-      const perLabel = Math.max(...prompts.map((p) => p.item)) + 1
-      const half = Math.floor(perLabel / 2)
+      const half = heldOutFrom(prompts)
       const conditions = [...new Set(prompts.map((p) => `${p.instructed ? "instructed" : "icl"}:${p.shots}`))].sort()
       const layers = reader.layers().sort((a, b) => a - b)
       const opts = { k: params.k, metric: params.metric }

@@ -55,6 +55,12 @@ export const PROMPTS_SPEC = {
 export const readPrompts = (ref: ArtifactRef) => readRecords(ref, "prompts.parquet", PROMPTS_SPEC)
 
 /**
+ * The first held-out item: each label's items below it select (the peak layer), the rest are held out
+ * (the headline TD). Items are 0..perLabel-1 per label.
+ */
+export const heldOutFrom = (prompts: readonly { readonly item: number }[]): number => Math.floor((Math.max(...prompts.map((p) => p.item)) + 1) / 2)
+
+/**
  * `answers.parquet` of the lm-run stage: per prompt its token counts, the position of the token before
  * the answer (where residuals are read), whether greedy decoding gives exactly the answer (teacher
  * forced: every answer token is the argmax given the gold prefix), and the answer's log-probability.
